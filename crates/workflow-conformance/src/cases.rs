@@ -1,0 +1,796 @@
+//! The conformance cases. Each takes a fresh store and panics on a broken requirement of
+//! [`workflow_core::Store`] (numbers in the docs refer to its "Correctness requirements").
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::world::{Setup, World};
+use std::sync::Arc;
+use workflow_core::uuid::Uuid;
+use workflow_core::*;
+
+fn commit_of(run: &Run, expected: u64, write: RunWrite) -> Commit {
+    Commit {
+        tenant_id: run.tenant_id,
+        run_id: run.id,
+        expected_version: expected,
+        write,
+        history: HistoryRecord {
+            run_id: run.id,
+            tenant_id: run.tenant_id,
+            seq: expected + 1,
+            from: Some(run.execution_state),
+            to: Some(run.execution_state),
+            event: Event::Updated,
+            actor: ActorStamp::SYSTEM,
+            at: run.updated_at,
+            attempt: run.attempt,
+            reason: None,
+        },
+        outbox: vec![],
+        catalog: vec![],
+    }
+}
+
+fn bumped(run: &Run) -> Run {
+    let mut r = run.clone();
+    r.version += 1;
+    r
+}
+
+/// Requirement 4: a committed create is what `load_run` returns.
+pub fn create_then_load_returns_the_committed_run<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.draft();
+    let loaded = w
+        .engine
+        .store()
+        .load_run(w.tenant, run.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded, run);
+    assert_eq!(loaded.version, 1);
+}
+
+/// Requirement 2: a stale `expected_version` is `Conflict(Version)` and writes nothing.
+pub fn stale_version_is_a_conflict_and_writes_nothing<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.draft();
+    let mut next = bumped(&run);
+    next.name = "changed".into();
+    let outcome = w
+        .engine
+        .store()
+        .commit(commit_of(&run, 7, RunWrite::Put(Box::new(next))))
+        .unwrap();
+    assert_eq!(
+        outcome,
+        CommitOutcome::Conflict(ConflictKind::Version { current: Some(1) })
+    );
+    assert_eq!(
+        w.engine
+            .store()
+            .load_run(w.tenant, run.id)
+            .unwrap()
+            .unwrap(),
+        run
+    );
+    assert_eq!(w.history(run.id).len(), 1);
+}
+
+/// Requirement 2: `expected_version == 0` on an existing row conflicts.
+pub fn expected_zero_on_existing_run_conflicts<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.draft();
+    let mut c = commit_of(&run, 0, RunWrite::Put(Box::new(run.clone())));
+    c.history.from = None;
+    let outcome = w.engine.store().commit(c).unwrap();
+    assert!(
+        matches!(
+            outcome,
+            CommitOutcome::Conflict(ConflictKind::Version { .. })
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(w.history(run.id).len(), 1);
+}
+
+/// Requirement 2: a deleted run's id never comes back.
+pub fn deleted_run_id_never_comes_back<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.draft();
+    w.engine.delete_run(&w.triggerer, run.id).unwrap();
+    let mut again = run.clone();
+    again.version = 1;
+    let outcome = w
+        .engine
+        .store()
+        .commit(commit_of(&run, 0, RunWrite::Put(Box::new(again))))
+        .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            CommitOutcome::Conflict(ConflictKind::Version { .. })
+        ),
+        "{outcome:?}"
+    );
+    assert!(w
+        .engine
+        .store()
+        .load_run(w.tenant, run.id)
+        .unwrap()
+        .is_none());
+}
+
+/// Requirement 1: a refused commit writes none of its parts.
+pub fn conflicting_commit_writes_no_outbox_catalog_or_history<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.draft();
+    let before_outbox = w.engine.store().outbox_pending(1000).unwrap();
+    let mut c = commit_of(&run, 5, RunWrite::Put(Box::new(bumped(&run))));
+    c.history.seq = 6;
+    c.outbox.push(OutboxMessage::Cancel(Cancel {
+        key: DispatchKey {
+            run_id: run.id,
+            attempt: 9,
+        },
+        tenant_id: w.tenant,
+        reason: "x".into(),
+    }));
+    let ghost = PathPart::new(
+        PathPartId(Uuid::new_v4()),
+        w.tenant,
+        PathPartKind::Folder,
+        "ghost",
+        Some(&w.shared),
+        run.created_at,
+    );
+    c.catalog
+        .push(CatalogWrite::PutPart(Box::new(ghost.clone())));
+    assert!(matches!(
+        w.engine.store().commit(c).unwrap(),
+        CommitOutcome::Conflict(_)
+    ));
+    assert_eq!(
+        w.engine.store().outbox_pending(1000).unwrap(),
+        before_outbox
+    );
+    assert!(w
+        .engine
+        .store()
+        .path_part(w.tenant, ghost.id)
+        .unwrap()
+        .is_none());
+    assert_eq!(w.history(run.id).len(), 1);
+}
+
+/// Requirement 3: two live runs of one definition never share a name.
+pub fn duplicate_name_in_definition_conflicts<S: Store>(store: S) {
+    let w = World::new(store);
+    let a = w.draft();
+    let b = w.draft();
+    let mut renamed = bumped(&b);
+    renamed.name = a.name.clone();
+    let outcome = w
+        .engine
+        .store()
+        .commit(commit_of(&b, 1, RunWrite::Put(Box::new(renamed))))
+        .unwrap();
+    assert_eq!(outcome, CommitOutcome::Conflict(ConflictKind::NameTaken));
+    // The same name in another definition is fine.
+    let other = w
+        .engine
+        .create_run(
+            &w.owner,
+            w.def_plain.id,
+            CreateRun {
+                name: Some(a.name.clone()),
+                ..CreateRun::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(other.name, a.name);
+    assert_eq!(
+        w.engine
+            .store()
+            .run_id_by_name(w.tenant, w.def.id, &a.name)
+            .unwrap(),
+        Some(a.id)
+    );
+}
+
+/// Requirement 3: one live run per (definition, creator, idempotency key).
+pub fn duplicate_idempotency_key_conflicts<S: Store>(store: S) {
+    let w = World::new(store);
+    let cmd = CreateRun {
+        idempotency_key: Some("k1".into()),
+        ..CreateRun::default()
+    };
+    let a = w
+        .engine
+        .create_run(&w.triggerer, w.def.id, cmd.clone())
+        .unwrap();
+    let b = w.draft();
+    let mut keyed = bumped(&b);
+    keyed.idempotency_key = Some("k1".into());
+    let outcome = w
+        .engine
+        .store()
+        .commit(commit_of(&b, 1, RunWrite::Put(Box::new(keyed))))
+        .unwrap();
+    assert_eq!(
+        outcome,
+        CommitOutcome::Conflict(ConflictKind::IdempotencyKey)
+    );
+    let found = w
+        .engine
+        .store()
+        .run_by_idempotency_key(w.tenant, w.def.id, w.triggerer.user_id, "k1")
+        .unwrap();
+    assert_eq!(found.map(|r| r.id), Some(a.id));
+}
+
+/// Requirement 5: history is in `seq` order, from 1, without gaps, chained by state.
+pub fn history_in_order_without_gaps<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.run_in(Setup::FailedAfterStart);
+    w.engine.retry_run(&w.triggerer, run.id).unwrap();
+    w.engine.stop_run(&w.triggerer, run.id).unwrap();
+    let h = w.history(run.id);
+    let events: Vec<Event> = h.iter().map(|r| r.event).collect();
+    assert_eq!(
+        events,
+        vec![
+            Event::Created,
+            Event::Started,
+            Event::Failed,
+            Event::Retried,
+            Event::Stopped
+        ]
+    );
+    w.assert_history_gapless(run.id);
+    let run = w
+        .engine
+        .store()
+        .load_run(w.tenant, run.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.version, h.len() as u64);
+}
+
+/// Requirement 5 and DELETE-3: history outlives the run.
+pub fn history_survives_delete<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.draft();
+    w.engine.delete_run(&w.owner, run.id).unwrap();
+    let h = w.history(run.id);
+    assert_eq!(h.len(), 2);
+    assert_eq!((h[1].event, h[1].to), (Event::Deleted, None));
+    w.assert_history_gapless(run.id);
+}
+
+/// Requirement 1 and CONC-5: the dispatch is queued by the commit that starts the run.
+pub fn outbox_written_with_its_transition<S: Store>(store: S) {
+    let w = World::new(store);
+    w.dispatcher.set_failing(true);
+    let run = w.draft();
+    let run = w
+        .engine
+        .start_run(&w.triggerer, run.id, StartRun::default())
+        .unwrap();
+    let queued = w.engine.store().outbox_for_run(w.tenant, run.id).unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        queued[0].message.key(),
+        DispatchKey {
+            run_id: run.id,
+            attempt: 1
+        }
+    );
+    assert!(!queued[0].delivered);
+    assert!(
+        matches!(&queued[0].message, OutboxMessage::Dispatch(d) if Some(&d.snapshot) == run.snapshot.as_ref())
+    );
+}
+
+/// Requirement 6 and CONC-5: a failing dispatcher leaves messages queued; they are delivered
+/// once it recovers; marking twice is harmless.
+pub fn outbox_delivered_at_least_once_after_failures<S: Store>(store: S) {
+    let w = World::new(store);
+    w.dispatcher.set_failing(true);
+    let run = w.running();
+    let report = w.engine.relay_outbox().unwrap();
+    assert_eq!(report.delivered, 0);
+    assert!(report.failed >= 1);
+    let pending = w.engine.store().outbox_pending(100).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert!(
+        pending[0].attempts >= 2,
+        "each failed try is recorded: {pending:?}"
+    );
+    w.dispatcher.set_failing(false);
+    let report = w.engine.relay_outbox().unwrap();
+    assert_eq!(report.delivered, 1);
+    assert_eq!(
+        w.dispatcher.dispatch_keys(),
+        vec![DispatchKey {
+            run_id: run.id,
+            attempt: 1
+        }]
+    );
+    assert!(w.engine.store().outbox_pending(100).unwrap().is_empty());
+    w.engine
+        .store()
+        .outbox_record_attempt(pending[0].seq, true)
+        .unwrap();
+    w.engine
+        .store()
+        .outbox_record_attempt(u64::MAX, true)
+        .unwrap();
+    let all = w.engine.store().outbox_for_run(w.tenant, run.id).unwrap();
+    assert!(all[0].delivered);
+    // The run itself was never touched by the dispatcher's failures.
+    assert_eq!(
+        w.engine.get_run(&w.owner, run.id).unwrap().execution_state,
+        ExecutionState::InProgress
+    );
+}
+
+/// Requirement 6: pending entries come in `seq` order.
+pub fn outbox_pending_in_seq_order<S: Store>(store: S) {
+    let w = World::new(store);
+    w.dispatcher.set_failing(true);
+    let a = w.running();
+    let b = w.running();
+    w.engine.stop_run(&w.owner, a.id).unwrap();
+    let pending = w.engine.store().outbox_pending(100).unwrap();
+    let keys: Vec<(RunId, bool)> = pending
+        .iter()
+        .map(|e| {
+            (
+                e.message.key().run_id,
+                matches!(e.message, OutboxMessage::Dispatch(_)),
+            )
+        })
+        .collect();
+    assert_eq!(keys, vec![(a.id, true), (b.id, true), (a.id, false)]);
+    assert!(pending.windows(2).all(|p| p[0].seq < p[1].seq));
+    assert_eq!(w.engine.store().outbox_pending(2).unwrap().len(), 2);
+}
+
+fn list<S: Store>(w: &World<S>, actor: &Actor, q: ListRuns) -> Page<Run> {
+    w.engine.list_runs(actor, q).unwrap()
+}
+
+/// LIST-1: filters by execution state and approval state.
+pub fn list_filters_by_state_and_approval<S: Store>(store: S) {
+    let w = World::new(store);
+    let draft = w.draft();
+    let running = w.running();
+    let pending_approval = w.run_in(Setup::CompletedApprovalPending);
+    let q = |s, a| ListRuns {
+        execution_state: s,
+        approval_state: a,
+        ..ListRuns::default()
+    };
+    let ids = |p: Page<Run>| p.items.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(list(
+            &w,
+            &w.owner,
+            q(Some(ExecutionState::NotStarted), None)
+        )),
+        vec![draft.id]
+    );
+    assert_eq!(
+        ids(list(
+            &w,
+            &w.owner,
+            q(Some(ExecutionState::InProgress), None)
+        )),
+        vec![running.id]
+    );
+    assert_eq!(
+        ids(list(&w, &w.owner, q(None, Some(ApprovalState::Pending)))),
+        vec![pending_approval.id]
+    );
+    assert_eq!(list(&w, &w.owner, q(None, None)).total, 3);
+    let by_def = ListRuns {
+        definition_id: Some(w.def_plain.id),
+        ..ListRuns::default()
+    };
+    assert_eq!(list(&w, &w.owner, by_def).total, 0);
+}
+
+/// LIST-1: newest first by the chosen time; runs without it last.
+pub fn list_orders_newest_first_nulls_last<S: Store>(store: S) {
+    let w = World::new(store);
+    let first = w.draft();
+    w.clock.advance(chrono::Duration::seconds(10));
+    let second = w.draft();
+    w.clock.advance(chrono::Duration::seconds(10));
+    let third = w.draft();
+    w.clock.advance(chrono::Duration::seconds(10));
+    w.engine
+        .start_run(&w.owner, first.id, StartRun::default())
+        .unwrap();
+    let ids = |p: Page<Run>| p.items.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let by_created = ids(list(&w, &w.owner, ListRuns::default()));
+    assert_eq!(by_created, vec![third.id, second.id, first.id]);
+    let by_started = ids(list(
+        &w,
+        &w.owner,
+        ListRuns {
+            order: RunOrder::StartedAt,
+            ..ListRuns::default()
+        },
+    ));
+    assert_eq!(by_started[0], first.id, "the only started run comes first");
+    let mut rest = vec![second.id, third.id];
+    rest.sort_by(|a, b| b.cmp(a));
+    assert_eq!(
+        &by_started[1..],
+        &rest[..],
+        "unstarted runs last, by id descending"
+    );
+}
+
+/// LIST-1: `limit` and `offset` page through; `total` ignores them.
+pub fn list_paginates_with_total<S: Store>(store: S) {
+    let w = World::new(store);
+    let mut made = Vec::new();
+    for _ in 0..7 {
+        made.push(w.draft().id);
+        w.clock.advance(chrono::Duration::seconds(1));
+    }
+    made.reverse();
+    let mut seen = Vec::new();
+    for offset in (0..7).step_by(3) {
+        let page = list(
+            &w,
+            &w.owner,
+            ListRuns {
+                limit: 3,
+                offset,
+                ..ListRuns::default()
+            },
+        );
+        assert_eq!(page.total, 7);
+        assert_eq!((page.limit, page.offset), (3, offset));
+        seen.extend(page.items.into_iter().map(|r| r.id));
+    }
+    assert_eq!(seen, made);
+    let past = list(
+        &w,
+        &w.owner,
+        ListRuns {
+            limit: 3,
+            offset: 100,
+            ..ListRuns::default()
+        },
+    );
+    assert!(past.items.is_empty());
+    assert_eq!(past.total, 7);
+    for bad in [0, 101] {
+        let err = w
+            .engine
+            .list_runs(
+                &w.owner,
+                ListRuns {
+                    limit: bad,
+                    ..ListRuns::default()
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::UnprocessableEntity);
+    }
+}
+
+/// LIST-1 and VIS-1: only runs the actor can read appear.
+pub fn list_only_visible_runs<S: Store>(store: S) {
+    let w = World::new(store);
+    let visible = w.draft();
+    // A run the no-grant user triggered on a definition under /private is its own.
+    let private_def = w
+        .engine
+        .create_definition(
+            &w.owner,
+            NewDefinition {
+                id: None,
+                parent_id: w.private.id,
+                name: "secret-flow".into(),
+                instruction_id: None,
+                max_run_duration_seconds: None,
+                approval_required: false,
+                is_active: true,
+                is_template: false,
+                common_file_ids: vec![],
+                selected_skill_ids: vec![],
+            },
+        )
+        .unwrap();
+    let private_run = w
+        .engine
+        .create_run(&w.user_no_grant, private_def.id, CreateRun::default())
+        .unwrap();
+    let ids = |p: Page<Run>| p.items.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(list(&w, &w.user_read, ListRuns::default())),
+        vec![visible.id]
+    );
+    assert_eq!(
+        ids(list(&w, &w.user_no_grant, ListRuns::default())),
+        vec![private_run.id]
+    );
+    assert_eq!(list(&w, &w.owner, ListRuns::default()).total, 2);
+    assert_eq!(list(&w, &w.other_owner, ListRuns::default()).total, 0);
+    let err = w
+        .engine
+        .list_runs(
+            &w.user_read,
+            ListRuns {
+                definition_id: Some(private_def.id),
+                ..ListRuns::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotFound);
+}
+
+/// LIST-1: "mine".
+pub fn list_mine<S: Store>(store: S) {
+    let w = World::new(store);
+    let mine = w.draft();
+    let _theirs = w
+        .engine
+        .create_run(&w.owner, w.def.id, CreateRun::default())
+        .unwrap();
+    let page = list(
+        &w,
+        &w.triggerer,
+        ListRuns {
+            mine: true,
+            ..ListRuns::default()
+        },
+    );
+    assert_eq!(
+        page.items.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![mine.id]
+    );
+    assert_eq!(list(&w, &w.triggerer, ListRuns::default()).total, 2);
+}
+
+/// Catalog reads: parts, children in path order, descendants, definitions, users by key.
+pub fn catalog_lookups<S: Store>(store: S) {
+    let w = World::new(store);
+    let s = w.engine.store();
+    assert_eq!(
+        s.path_part(w.tenant, w.doc.id).unwrap().unwrap().path,
+        "/shared/eng/spec.md"
+    );
+    let children: Vec<String> = s
+        .children(w.tenant, w.eng.id)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.path)
+        .collect();
+    let mut sorted = children.clone();
+    sorted.sort();
+    assert_eq!(children, sorted);
+    assert!(children.contains(&"/shared/eng/summarise".to_string()));
+    let below: Vec<PathPartId> = s
+        .descendants(w.tenant, w.shared.id)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert!(
+        below.contains(&w.doc_v1.id) && below.contains(&w.eng.id) && !below.contains(&w.shared.id)
+    );
+    let defs: Vec<DefinitionId> = s
+        .definitions(w.tenant)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(defs, vec![w.def.id, w.def_plain.id]);
+    assert_eq!(s.definition(w.tenant, w.def.id).unwrap().unwrap(), w.def);
+    assert_eq!(
+        s.user_by_api_key("sk-test-12").unwrap().map(|u| u.id),
+        Some(w.triggerer.user_id)
+    );
+    assert!(s.user_by_api_key("sk-nope").unwrap().is_none());
+    assert_eq!(
+        s.tenant(w.tenant).unwrap().map(|t| t.name),
+        Some("acme".into())
+    );
+}
+
+/// Requirement "upserts": applying the same catalog writes twice changes nothing.
+pub fn catalog_upserts_are_idempotent<S: Store>(store: S) {
+    let w = World::new(store);
+    let s = w.engine.store();
+    let before = s.descendants(w.tenant, w.shared.id).unwrap();
+    let writes: Vec<CatalogWrite> = before
+        .iter()
+        .map(|p| CatalogWrite::PutPart(Box::new(p.clone())))
+        .collect();
+    s.apply_catalog(&writes).unwrap();
+    s.apply_catalog(&writes).unwrap();
+    assert_eq!(s.descendants(w.tenant, w.shared.id).unwrap(), before);
+    assert_eq!(
+        s.children(w.tenant, w.eng.id).unwrap().len(),
+        before
+            .iter()
+            .filter(|p| p.parent_id == Some(w.eng.id))
+            .count()
+    );
+}
+
+/// Requirement 7: nothing crosses tenants.
+pub fn tenant_isolation<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.running();
+    let s = w.engine.store();
+    let o = w.other_tenant;
+    assert!(s.load_run(o, run.id).unwrap().is_none());
+    assert!(s.path_part(o, w.doc.id).unwrap().is_none());
+    assert!(s.children(o, w.eng.id).unwrap().is_empty());
+    assert!(s.descendants(o, w.shared.id).unwrap().is_empty());
+    assert!(s.definition(o, w.def.id).unwrap().is_none());
+    assert!(s.definitions(o).unwrap().is_empty());
+    assert!(s.user(o, w.owner.user_id).unwrap().is_none());
+    assert!(s.history(o, run.id).unwrap().is_empty());
+    assert!(s.outbox_for_run(o, run.id).unwrap().is_empty());
+    assert!(s.run_id_by_name(o, w.def.id, &run.name).unwrap().is_none());
+    let err = w.engine.get_run(&w.other_owner, run.id).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotFound);
+}
+
+/// REAP-1 support: `expired_runs` finds IN_PROGRESS runs past their deadline, oldest first.
+pub fn expired_runs_are_found<S: Store>(store: S) {
+    let w = World::new(store);
+    let a = w.running();
+    w.clock.advance(chrono::Duration::seconds(5));
+    let b = w.running();
+    let _done = w.run_in(Setup::FailedAfterStart);
+    let s = w.engine.store();
+    let now = w.engine.now();
+    assert!(s.expired_runs(now, 10).unwrap().is_empty());
+    let later = now + chrono::Duration::hours(3);
+    assert_eq!(
+        s.expired_runs(later, 10).unwrap(),
+        vec![(w.tenant, a.id), (w.tenant, b.id)]
+    );
+    assert_eq!(s.expired_runs(later, 1).unwrap().len(), 1);
+}
+
+/// UPDATE-4: a rename moves the run folder and every descendant's path.
+pub fn rename_moves_folder_paths<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.draft();
+    let (run, _) = w
+        .engine
+        .add_upload(
+            &w.triggerer,
+            run.id,
+            NewUpload {
+                name: "a.txt".into(),
+                ingestion: Ingestion::Completed,
+            },
+        )
+        .unwrap();
+    let renamed = w
+        .engine
+        .update_run(
+            &w.triggerer,
+            run.id,
+            UpdateRun {
+                name: Some("weekly".into()),
+                ..UpdateRun::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(renamed.folders.path, "/shared/eng/summarise/runs/weekly");
+    let s = w.engine.store();
+    assert_eq!(
+        s.path_part(w.tenant, run.id.into()).unwrap().unwrap().path,
+        renamed.folders.path
+    );
+    for p in s.descendants(w.tenant, run.id.into()).unwrap() {
+        assert!(
+            p.path.starts_with("/shared/eng/summarise/runs/weekly/"),
+            "{}",
+            p.path
+        );
+    }
+    assert_eq!(
+        s.run_id_by_name(w.tenant, w.def.id, "weekly").unwrap(),
+        Some(run.id)
+    );
+    assert_eq!(
+        s.run_id_by_name(w.tenant, w.def.id, &run.name).unwrap(),
+        None
+    );
+}
+
+/// DELETE-3: the folder and everything under it go with the run.
+pub fn delete_removes_folder_subtree<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.run_in(Setup::Pending);
+    let s = w.engine.store();
+    let below = s.descendants(w.tenant, run.id.into()).unwrap();
+    assert_eq!(
+        below.len(),
+        5,
+        "inputs, outputs, discussions, the upload and its version"
+    );
+    w.engine.delete_run(&w.triggerer, run.id).unwrap();
+    assert!(s.path_part(w.tenant, run.id.into()).unwrap().is_none());
+    for p in below {
+        assert!(s.path_part(w.tenant, p.id).unwrap().is_none());
+    }
+    assert!(s
+        .children(w.tenant, w.def.runs_folder_id)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.run_id_by_name(w.tenant, w.def.id, &run.name).unwrap(),
+        None
+    );
+}
+
+/// Requirement 4: of concurrent commits on one version, exactly one applies (real threads).
+pub fn concurrent_commits_exactly_one_wins<S: Store + 'static>(store: S) {
+    let w = Arc::new(World::new(store));
+    for _ in 0..20 {
+        let run = w.draft();
+        let barrier = Arc::new(std::sync::Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let (w, run, barrier) = (w.clone(), run.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let mut next = bumped(&run);
+                    next.input_scope = vec![PathPartId(Uuid::from_u128(i))];
+                    barrier.wait();
+                    w.engine
+                        .store()
+                        .commit(commit_of(&run, 1, RunWrite::Put(Box::new(next))))
+                        .unwrap()
+                })
+            })
+            .collect();
+        let outcomes: Vec<CommitOutcome> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let wins = outcomes
+            .iter()
+            .filter(|o| **o == CommitOutcome::Committed)
+            .count();
+        assert_eq!(wins, 1, "{outcomes:?}");
+        assert_eq!(w.history(run.id).len(), 2);
+    }
+}
+
+/// Requirement 8: a commit whose parts disagree (history seq, row version) is an error and
+/// writes nothing.
+pub fn mismatched_commit_is_refused<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.draft();
+    let mut c = commit_of(&run, 1, RunWrite::Put(Box::new(run.clone())));
+    assert!(
+        w.engine.store().commit(c.clone()).is_err(),
+        "row version not bumped"
+    );
+    c.write = RunWrite::Put(Box::new(bumped(&run)));
+    c.history.seq = 5;
+    assert!(
+        w.engine.store().commit(c).is_err(),
+        "history seq not expected + 1"
+    );
+    assert_eq!(w.history(run.id).len(), 1);
+    assert_eq!(
+        w.engine
+            .store()
+            .load_run(w.tenant, run.id)
+            .unwrap()
+            .unwrap(),
+        run
+    );
+}

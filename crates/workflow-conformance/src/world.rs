@@ -1,0 +1,471 @@
+//! A small populated tenant for tests: the actors of the SPEC's transition vectors, a
+//! knowledge base, two definitions, and helpers that bring a run into each state.
+
+use std::sync::{Arc, Mutex};
+use workflow_core::chrono::{DateTime, TimeZone, Utc};
+use workflow_core::uuid::Uuid;
+use workflow_core::*;
+
+/// A dispatcher that records what it is handed and can be told to fail.
+#[derive(Debug, Default)]
+pub struct RecordingDispatcher {
+    /// Dispatches received, in order (duplicates included).
+    pub dispatches: Mutex<Vec<Dispatch>>,
+    /// Cancels received, in order.
+    pub cancels: Mutex<Vec<Cancel>>,
+    /// While true, every call fails.
+    pub failing: std::sync::atomic::AtomicBool,
+}
+
+impl RecordingDispatcher {
+    /// Keys of the dispatches received.
+    pub fn dispatch_keys(&self) -> Vec<DispatchKey> {
+        self.dispatches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|d| d.key)
+            .collect()
+    }
+    /// Keys of the cancels received.
+    pub fn cancel_keys(&self) -> Vec<DispatchKey> {
+        self.cancels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|d| d.key)
+            .collect()
+    }
+    /// Make every call fail (or succeed again).
+    pub fn set_failing(&self, f: bool) {
+        self.failing.store(f, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn check(&self) -> Result<(), DispatchError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(DispatchError {
+                retryable: true,
+                message: "runner unreachable".into(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Dispatcher for RecordingDispatcher {
+    fn dispatch(&self, m: &Dispatch) -> Result<(), DispatchError> {
+        self.check()?;
+        self.dispatches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(m.clone());
+        Ok(())
+    }
+    fn cancel(&self, m: &Cancel) -> Result<(), DispatchError> {
+        self.check()?;
+        self.cancels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(m.clone());
+        Ok(())
+    }
+}
+
+/// The run states of the SPEC's transition vectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Setup {
+    /// An upload still ingesting.
+    Pending,
+    /// A fresh draft.
+    NotStarted,
+    /// Started, attempt 1.
+    InProgress,
+    /// Completed; its definition requires approval.
+    CompletedApprovalPending,
+    /// Completed and approved.
+    CompletedApproved,
+    /// Completed; no approval needed.
+    CompletedNotRequired,
+    /// Failed after a start (has a snapshot).
+    FailedAfterStart,
+    /// Failed before any start (auto-start with a failed upload, SYNC-3).
+    FailedNeverStarted,
+}
+
+impl Setup {
+    /// The vectors' name of the state.
+    pub fn from_vector_name(s: &str) -> Option<Setup> {
+        Some(match s {
+            "PENDING" => Setup::Pending,
+            "NOT_STARTED" => Setup::NotStarted,
+            "IN_PROGRESS" => Setup::InProgress,
+            "COMPLETED_APPROVAL_PENDING" => Setup::CompletedApprovalPending,
+            "COMPLETED_APPROVED" => Setup::CompletedApproved,
+            "COMPLETED_NOT_REQUIRED" => Setup::CompletedNotRequired,
+            "FAILED_AFTER_START" => Setup::FailedAfterStart,
+            "FAILED_NEVER_STARTED" => Setup::FailedNeverStarted,
+            _ => return None,
+        })
+    }
+}
+
+/// A fixed start time for manual clocks.
+pub fn epoch() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(0x5eed_0000_0000_0000_0000_0000_0000_0000 | n)
+}
+
+/// A tenant populated for tests.
+pub struct World<S: Store> {
+    /// The engine under test.
+    pub engine: Engine<S>,
+    /// Its clock.
+    pub clock: Arc<ManualClock>,
+    /// Its dispatcher.
+    pub dispatcher: Arc<RecordingDispatcher>,
+    /// The tenant.
+    pub tenant: TenantId,
+    /// OWNER.
+    pub owner: Actor,
+    /// ADMIN.
+    pub admin: Actor,
+    /// USER with a read-only grant on `/shared/eng` (creates the runs in [`World::run_in`]).
+    pub triggerer: Actor,
+    /// Another USER with a read-only grant on `/shared/eng`.
+    pub user_read: Actor,
+    /// Another USER with a read-write grant on `/shared/eng`.
+    pub user_read_write: Actor,
+    /// A USER with a grant on `/private` only.
+    pub user_no_grant: Actor,
+    /// OWNER of another tenant.
+    pub other_owner: Actor,
+    /// The other tenant.
+    pub other_tenant: TenantId,
+    /// `/shared`.
+    pub shared: PathPart,
+    /// `/shared/eng`.
+    pub eng: PathPart,
+    /// `/private`.
+    pub private: PathPart,
+    /// `/shared/eng/spec.md`, with an active completed version.
+    pub doc: PathPart,
+    /// The active version of `doc`.
+    pub doc_v1: PathPart,
+    /// `/shared/eng/instructions.md`, with an active version.
+    pub instruction: PathPart,
+    /// `/shared/eng/crm`, a DATA_SOURCE.
+    pub crm: PathPart,
+    /// `/private/secret.md`.
+    pub secret: PathPart,
+    /// `/shared/eng/summarise`: approval required, common file `doc`.
+    pub def: Definition,
+    /// `/shared/eng/plain`: no approval.
+    pub def_plain: Definition,
+}
+
+fn user(tenant: TenantId, n: u128, role: Role, grants: Vec<Grant>) -> User {
+    User {
+        id: UserId(id(n)),
+        tenant_id: tenant,
+        role,
+        first_name: format!("user{n}"),
+        last_name: "Test".into(),
+        api_key: Some(format!("sk-test-{n}")),
+        grants,
+    }
+}
+
+fn grant(path: &str, capability: Capability) -> Grant {
+    Grant {
+        path: path.into(),
+        capability,
+    }
+}
+
+impl<S: Store> World<S> {
+    /// Populate `store`. Panics on failure: it is test scaffolding.
+    #[allow(clippy::unwrap_used)]
+    pub fn new(store: S) -> Self {
+        let clock = Arc::new(ManualClock::new(epoch()));
+        let dispatcher = Arc::new(RecordingDispatcher::default());
+        let engine = Engine::new(store)
+            .with_clock(clock.clone())
+            .with_dispatcher(dispatcher.clone())
+            .with_ids(Arc::new(RandomIds));
+        let tenant = TenantId(id(1));
+        let other_tenant = TenantId(id(2));
+        engine
+            .put_tenant(Tenant {
+                id: tenant,
+                name: "acme".into(),
+            })
+            .unwrap();
+        engine
+            .put_tenant(Tenant {
+                id: other_tenant,
+                name: "globex".into(),
+            })
+            .unwrap();
+        let users = [
+            user(tenant, 10, Role::Owner, vec![]),
+            user(tenant, 11, Role::Admin, vec![]),
+            user(
+                tenant,
+                12,
+                Role::User,
+                vec![grant("/shared/eng", Capability::Read)],
+            ),
+            user(
+                tenant,
+                13,
+                Role::User,
+                vec![grant("/shared/eng", Capability::Read)],
+            ),
+            user(
+                tenant,
+                14,
+                Role::User,
+                vec![grant("/shared/eng", Capability::ReadWrite)],
+            ),
+            user(
+                tenant,
+                15,
+                Role::User,
+                vec![grant("/private", Capability::ReadWrite)],
+            ),
+            user(other_tenant, 20, Role::Owner, vec![]),
+        ];
+        for u in &users {
+            engine.put_user(u.clone()).unwrap();
+        }
+        let a = |i: usize| Actor::of(&users[i]);
+        let part = |n, kind, name: &str, parent: Option<&PathPart>| {
+            engine
+                .put_part(tenant, PathPartId(id(n)), kind, name, parent.map(|p| p.id))
+                .unwrap()
+        };
+        let shared = part(100, PathPartKind::Folder, "shared", None);
+        let private = part(101, PathPartKind::Folder, "private", None);
+        let eng = part(102, PathPartKind::Folder, "eng", Some(&shared));
+        let doc = part(103, PathPartKind::Document, "spec.md", Some(&eng));
+        let doc_v1 = engine
+            .put_version(
+                tenant,
+                doc.id,
+                PathPartId(id(104)),
+                Ingestion::Completed,
+                true,
+            )
+            .unwrap();
+        let instruction = part(105, PathPartKind::Document, "instructions.md", Some(&eng));
+        engine
+            .put_version(
+                tenant,
+                instruction.id,
+                PathPartId(id(106)),
+                Ingestion::Completed,
+                true,
+            )
+            .unwrap();
+        let crm = part(107, PathPartKind::DataSource, "crm", Some(&eng));
+        let secret = part(108, PathPartKind::Document, "secret.md", Some(&private));
+        engine
+            .put_version(
+                tenant,
+                secret.id,
+                PathPartId(id(109)),
+                Ingestion::Completed,
+                true,
+            )
+            .unwrap();
+        let owner = a(0);
+        let mk = |n, name: &str, approval| {
+            engine
+                .create_definition(
+                    &owner,
+                    NewDefinition {
+                        id: Some(DefinitionId(id(n))),
+                        parent_id: eng.id,
+                        name: name.into(),
+                        instruction_id: Some(instruction.id),
+                        max_run_duration_seconds: Some(600),
+                        approval_required: approval,
+                        is_active: true,
+                        is_template: false,
+                        common_file_ids: vec![doc.id],
+                        selected_skill_ids: vec![id(900)],
+                    },
+                )
+                .unwrap()
+        };
+        let def = mk(200, "summarise", true);
+        let def_plain = mk(201, "plain", false);
+        World {
+            clock,
+            dispatcher,
+            tenant,
+            owner,
+            admin: a(1),
+            triggerer: a(2),
+            user_read: a(3),
+            user_read_write: a(4),
+            user_no_grant: a(5),
+            other_owner: a(6),
+            other_tenant,
+            shared,
+            eng,
+            private,
+            doc,
+            doc_v1,
+            instruction,
+            crm,
+            secret,
+            def,
+            def_plain,
+            engine,
+        }
+    }
+
+    /// The actor a vector names.
+    pub fn actor(&self, name: &str) -> Option<Actor> {
+        Some(match name {
+            "owner" => self.owner.clone(),
+            "admin" => self.admin.clone(),
+            "triggerer" => self.triggerer.clone(),
+            "triggerer_assumed" => self.triggerer.clone().assumed(),
+            "user_read" => self.user_read.clone(),
+            "user_read_write" => self.user_read_write.clone(),
+            "user_no_grant" => self.user_no_grant.clone(),
+            "other_tenant_owner" => self.other_owner.clone(),
+            _ => return None,
+        })
+    }
+
+    /// A fresh NOT_STARTED run of `def` created by the triggerer.
+    #[allow(clippy::unwrap_used)]
+    pub fn draft(&self) -> Run {
+        self.engine
+            .create_run(&self.triggerer, self.def.id, CreateRun::default())
+            .unwrap()
+    }
+
+    /// A fresh IN_PROGRESS run (attempt 1).
+    #[allow(clippy::unwrap_used)]
+    pub fn running(&self) -> Run {
+        self.run_in(Setup::InProgress)
+    }
+
+    /// A fresh run of the triggerer brought into `setup`.
+    #[allow(clippy::unwrap_used)]
+    pub fn run_in(&self, setup: Setup) -> Run {
+        let e = &self.engine;
+        let t = &self.triggerer;
+        let def = if setup == Setup::CompletedNotRequired {
+            &self.def_plain
+        } else {
+            &self.def
+        };
+        let upload = |ingestion| NewUpload {
+            name: "upload.txt".into(),
+            ingestion,
+        };
+        match setup {
+            Setup::Pending => {
+                let cmd = CreateRun {
+                    uploads: vec![upload(Ingestion::Processing)],
+                    ..CreateRun::default()
+                };
+                e.create_run(t, def.id, cmd).unwrap()
+            }
+            Setup::FailedNeverStarted => {
+                let cmd = CreateRun {
+                    uploads: vec![upload(Ingestion::Processing)],
+                    auto_start: true,
+                    ..CreateRun::default()
+                };
+                let run = e.create_run(t, def.id, cmd).unwrap();
+                let v = self.upload_version(&run);
+                e.set_upload_ingestion(self.tenant, v, Ingestion::Failed)
+                    .unwrap()
+            }
+            Setup::NotStarted => e.create_run(t, def.id, CreateRun::default()).unwrap(),
+            _ => {
+                let run = e.create_run(t, def.id, CreateRun::default()).unwrap();
+                let run = e.start_run(t, run.id, StartRun::default()).unwrap();
+                let cb = |status, error: Option<&str>| Callback {
+                    status,
+                    error: error.map(Into::into),
+                    attempt: None,
+                };
+                match setup {
+                    Setup::InProgress => run,
+                    Setup::FailedAfterStart => {
+                        e.callback(t, run.id, cb(CallbackStatus::Failed, Some("boom")))
+                            .unwrap()
+                            .run
+                    }
+                    _ => {
+                        let run = e
+                            .callback(t, run.id, cb(CallbackStatus::Completed, None))
+                            .unwrap()
+                            .run;
+                        if setup == Setup::CompletedApproved {
+                            let approve = Approve {
+                                state: ApprovalState::Approved,
+                                reason: None,
+                            };
+                            e.approve_run(&self.owner, run.id, approve).unwrap()
+                        } else {
+                            run
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The version id of the first upload of `run`.
+    #[allow(clippy::unwrap_used)]
+    pub fn upload_version(&self, run: &Run) -> PathPartId {
+        let docs = self
+            .engine
+            .documents_in(self.tenant, run.folders.inputs_id)
+            .unwrap();
+        let doc = docs.first().unwrap();
+        self.engine
+            .store()
+            .children(self.tenant, doc.id)
+            .unwrap()
+            .first()
+            .unwrap()
+            .id
+    }
+
+    /// The history of a run.
+    #[allow(clippy::unwrap_used)]
+    pub fn history(&self, run: RunId) -> Vec<HistoryRecord> {
+        self.engine.history(self.tenant, run).unwrap()
+    }
+
+    /// Asserts AUDIT-1: seq 1..=n, each record's `from` is the previous `to`.
+    pub fn assert_history_gapless(&self, run: RunId) {
+        let h = self.history(run);
+        for (i, r) in h.iter().enumerate() {
+            assert_eq!(r.seq, i as u64 + 1, "history of {run} has a gap: {h:#?}");
+            if i > 0 {
+                assert_eq!(
+                    r.from,
+                    h[i - 1].to,
+                    "history of {run} does not chain: {h:#?}"
+                );
+            } else {
+                assert_eq!(r.from, None);
+            }
+        }
+    }
+}

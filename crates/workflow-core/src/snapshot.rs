@@ -1,0 +1,189 @@
+//! Snapshot building (SPEC section 4) from catalog facts the engine looked up. Pure.
+
+use crate::error::{Error, Result};
+use crate::ids::PathPartId;
+use crate::model::{
+    Actor, Definition, ExcludedCommonFile, ExclusionReason, Grant, InputOrigin, InputSnapshot,
+    InstructionSnapshot, PathPart, PathPartKind, Run, Snapshot, Timestamp,
+};
+use crate::policy::can_read_path;
+use std::collections::HashSet;
+
+/// A path-part id as the engine found it in the catalog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The id asked for.
+    pub id: PathPartId,
+    /// The part, or `None` when it does not exist in the tenant.
+    pub part: Option<PathPart>,
+    /// For a DOCUMENT: its active DOCUMENT_VERSION, if any.
+    pub active_version: Option<PathPart>,
+}
+
+/// Everything Start needs from the catalog.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StartFacts {
+    /// The definition's instruction document, resolved.
+    pub instruction: Option<Resolved>,
+    /// The run's input scope, resolved, in order.
+    pub scope: Vec<Resolved>,
+    /// The uploads (DOCUMENTs under `inputs/`), resolved, in path order.
+    pub uploads: Vec<Resolved>,
+    /// The definition's common files, resolved, in order.
+    pub common: Vec<Resolved>,
+}
+
+/// Kinds a run may reference (UPDATE-5).
+pub fn is_referencable(kind: PathPartKind) -> bool {
+    matches!(
+        kind,
+        PathPartKind::Document
+            | PathPartKind::DocumentVersion
+            | PathPartKind::Folder
+            | PathPartKind::DataSource
+            | PathPartKind::ApiConnection
+    )
+}
+
+/// Pin one resolved part: a DOCUMENT to its active version, anything else as it is.
+fn pin(r: &Resolved, origin: InputOrigin) -> Option<InputSnapshot> {
+    let part = r.part.as_ref()?;
+    let pinned = match part.kind {
+        PathPartKind::Document => r.active_version.as_ref()?,
+        k if is_referencable(k) => part,
+        _ => return None,
+    };
+    Some(InputSnapshot {
+        path_part_id: pinned.id,
+        materialized_path: pinned.path.clone(),
+        part_type: pinned.kind,
+        origin,
+    })
+}
+
+/// SPEC section 4: the snapshot `actor` gets when starting `run` now. All or nothing: a scope
+/// reference that vanished is `conflict` naming it, one no longer readable is `forbidden`
+/// (START-8); common files record and continue (SNAP-4).
+pub fn build_snapshot(
+    actor: &Actor,
+    grants: &[Grant],
+    def: &Definition,
+    run: &Run,
+    facts: &StartFacts,
+    user_message: Option<String>,
+    now: Timestamp,
+) -> Result<Snapshot> {
+    // SNAP-1
+    let instruction = match facts
+        .instruction
+        .as_ref()
+        .and_then(|r| r.active_version.as_ref())
+    {
+        Some(v) => InstructionSnapshot {
+            path_part_id: Some(v.id),
+            materialized_path: v.path.clone(),
+            source: Some(format!("kb://{}/{}", v.tenant_id, v.id)),
+        },
+        None => InstructionSnapshot {
+            path_part_id: None,
+            materialized_path: String::new(),
+            source: None,
+        },
+    };
+
+    // SNAP-4: common files, record and continue.
+    let mut common = Vec::new();
+    let mut excluded = Vec::new();
+    for r in &facts.common {
+        let reason = match &r.part {
+            None => Some(ExclusionReason::NotFound),
+            Some(p) if !can_read_path(actor, grants, run.tenant_id, &p.path) => {
+                Some(ExclusionReason::NoAccess)
+            }
+            Some(_) => match pin(r, InputOrigin::DefinitionCommon) {
+                Some(i) => {
+                    common.push(i);
+                    None
+                }
+                None => Some(ExclusionReason::Unresolvable),
+            },
+        };
+        if let Some(reason) = reason {
+            excluded.push(ExcludedCommonFile {
+                path_part_id: r.id,
+                reason,
+            });
+        }
+    }
+
+    // SNAP-2 and START-8: references must still exist, be readable and resolvable.
+    let mut references = Vec::with_capacity(facts.scope.len());
+    for r in &facts.scope {
+        let Some(part) = &r.part else {
+            return Err(Error::conflict(
+                Some(run.execution_state),
+                format!("input {} no longer exists", r.id),
+            ));
+        };
+        if !can_read_path(actor, grants, run.tenant_id, &part.path) {
+            return Err(Error::forbidden(format!(
+                "input {} is not readable by the starter",
+                r.id
+            )));
+        }
+        match pin(r, InputOrigin::RunReference) {
+            Some(i) => references.push(i),
+            None => {
+                return Err(Error::conflict(
+                    Some(run.execution_state),
+                    format!("input {} has no active version to pin", r.id),
+                ))
+            }
+        }
+    }
+
+    // SNAP-3: uploads pinned to their version.
+    let mut uploads = Vec::with_capacity(facts.uploads.len());
+    for r in &facts.uploads {
+        match pin(r, InputOrigin::RunUpload) {
+            Some(i) => uploads.push(i),
+            None => {
+                return Err(Error::conflict(
+                    Some(run.execution_state),
+                    format!("upload {} has no usable version", r.id),
+                ))
+            }
+        }
+    }
+
+    // SNAP-5: first origin wins, in the order common, references, uploads.
+    let mut seen = HashSet::new();
+    let inputs = common
+        .into_iter()
+        .chain(references)
+        .chain(uploads)
+        .filter(|i| seen.insert(i.path_part_id))
+        .collect();
+
+    // SNAP-6
+    let mut seen_skills = HashSet::new();
+    let selected_skill_ids = def
+        .selected_skill_ids
+        .iter()
+        .chain(&run.selected_skill_ids)
+        .copied()
+        .filter(|s| seen_skills.insert(*s))
+        .collect();
+
+    Ok(Snapshot {
+        workflow_name: def.name.clone(),
+        max_run_duration_seconds: def.max_run_duration_seconds,
+        approval_required: def.approval_required,
+        instruction,
+        inputs,
+        excluded_common_files: excluded,
+        user_message,
+        selected_skill_ids,
+        created_at: now,
+    })
+}

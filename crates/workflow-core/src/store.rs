@@ -1,0 +1,409 @@
+//! The ports: [`Store`] (persistence), [`Dispatcher`] (runners), [`Clock`] and [`IdGen`].
+//! Adapters live in other crates; the conformance suite checks every `Store` requirement.
+
+use crate::error::StoreError;
+use crate::ids::{DefinitionId, PathPartId, RunId, TenantId, UserId};
+use crate::model::{
+    ApprovalState, Cancel, Definition, Dispatch, ExecutionState, HistoryRecord, OutboxEntry,
+    OutboxMessage, Page, PathPart, Run, RunOrder, Tenant, Timestamp, User,
+};
+use uuid::Uuid;
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a commit does to the run row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunWrite {
+    /// Insert (when `expected_version == 0`) or replace the row. `run.version` must equal
+    /// `expected_version + 1`.
+    Put(Box<Run>),
+    /// Remove the row (DELETE-3). Its history stays.
+    Delete,
+}
+
+/// A change to the knowledge-base catalog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CatalogWrite {
+    /// Insert or replace a tenant.
+    Tenant(Tenant),
+    /// Insert or replace a user (with its grants).
+    User(User),
+    /// Insert or replace a definition.
+    Definition(Box<Definition>),
+    /// Insert or replace a path part.
+    PutPart(Box<PathPart>),
+    /// Remove a path part (not its descendants: list each one).
+    RemovePart(TenantId, PathPartId),
+}
+
+/// One atomic unit: the run row, its history record, its outbox messages and the catalog
+/// changes of its folder, all version-checked against `expected_version`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Commit {
+    /// The run's tenant.
+    pub tenant_id: TenantId,
+    /// The run.
+    pub run_id: RunId,
+    /// The version the decision was made on; `0` means "must not exist yet".
+    pub expected_version: u64,
+    /// The new row, or its deletion.
+    pub write: RunWrite,
+    /// Exactly one record, `seq == expected_version + 1` (AUDIT-1).
+    pub history: HistoryRecord,
+    /// Dispatches and cancels queued with the transition (CONC-5).
+    pub outbox: Vec<OutboxMessage>,
+    /// Changes to the run's folder subtree.
+    pub catalog: Vec<CatalogWrite>,
+}
+
+/// Why a commit was not applied. Not an error: reload and decide again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConflictKind {
+    /// The row's version is not `expected_version` (or it exists when 0 was expected, or it is
+    /// gone).
+    Version {
+        /// The row's version now; `None` when there is no row.
+        current: Option<u64>,
+    },
+    /// Another live run of the definition has this name (CREATE-4).
+    NameTaken,
+    /// Another live run of the definition has the same creator and idempotency key (CREATE-6).
+    IdempotencyKey,
+}
+
+/// Result of [`Store::commit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// Everything was written.
+    Committed,
+    /// Nothing was written.
+    Conflict(ConflictKind),
+}
+
+/// Who may appear in a listing (LIST-1 "only runs the actor can read").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every run of the tenant (OWNER/ADMIN).
+    All,
+    /// Runs of these definitions, plus runs triggered by this user.
+    Only {
+        /// Definitions the actor can read.
+        definition_ids: Vec<DefinitionId>,
+        /// The actor, who can read its own runs.
+        or_triggered_by: UserId,
+    },
+}
+
+/// A run listing query, already validated and scoped by the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunQuery {
+    /// Tenant scope.
+    pub tenant_id: TenantId,
+    /// One definition, or the whole tenant.
+    pub definition_id: Option<DefinitionId>,
+    /// Filter on execution state.
+    pub execution_state: Option<ExecutionState>,
+    /// Filter on approval state.
+    pub approval_state: Option<ApprovalState>,
+    /// Filter on the triggerer ("mine").
+    pub triggered_by: Option<UserId>,
+    /// Permission scope.
+    pub visibility: Visibility,
+    /// Newest first by this time; runs without it come last; ties by id, descending.
+    pub order: RunOrder,
+    /// 1..=100.
+    pub limit: u32,
+    /// Rows to skip.
+    pub offset: u64,
+}
+
+/// Persistence of runs, their history and outbox, and the catalog.
+///
+/// # Correctness requirements
+///
+/// 1. **Atomic commit.** [`Store::commit`] applies the run write, the history record, the outbox
+///    messages and the catalog writes all together or none of them, even if the process dies
+///    mid-call.
+/// 2. **Version check.** A commit applies only if the stored row's version equals
+///    `expected_version` (`0`: no row with that id may exist, and none may have existed and been
+///    deleted); otherwise it returns `Conflict(Version)` and writes nothing. A deleted run's id
+///    never comes back.
+/// 3. **Uniqueness.** A commit that would give two live runs of one definition the same name, or
+///    the same `(triggered_by, idempotency_key)`, returns the matching `Conflict` and writes
+///    nothing.
+/// 4. **Linearizable.** Commits on one run are serialized; a `load_run` after a committed
+///    commit returns it (read-your-writes across threads and, for shared stores, processes).
+/// 5. **History.** Records of a run are returned in `seq` order; `seq` starts at 1 and has no gaps.
+/// 6. **Outbox.** Entries get increasing `seq`; `outbox_pending` returns undelivered entries in
+///    `seq` order; `outbox_mark_delivered` is idempotent.
+/// 7. **Tenant isolation.** Every read is scoped by tenant: another tenant's id is `None`.
+/// 8. **Errors.** An `Err` means nothing was written. `Unavailable` is for transient contention
+///    (safe to retry); `Corrupt` for data that cannot be read; `Backend` for the rest.
+/// 9. **Durability.** Each adapter documents what survives a crash; a returned `Committed`
+///    must survive at least a process crash.
+pub trait Store: Send + Sync {
+    // ---- catalog reads
+    /// A tenant.
+    fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>>;
+    /// A user of a tenant.
+    fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>>;
+    /// The user holding this API key, in any tenant.
+    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>>;
+    /// A path part of a tenant.
+    fn path_part(&self, tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>>;
+    /// Direct children of a path part, ordered by path.
+    fn children(&self, tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>>;
+    /// All descendants of a path part (not itself), ordered by path.
+    fn descendants(&self, tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>>;
+    /// A definition of a tenant.
+    fn definition(&self, tenant: TenantId, id: DefinitionId) -> StoreResult<Option<Definition>>;
+    /// All definitions of a tenant, ordered by id.
+    fn definitions(&self, tenant: TenantId) -> StoreResult<Vec<Definition>>;
+    /// Apply catalog writes atomically (upserts: applying the same writes twice changes
+    /// nothing the second time).
+    fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()>;
+
+    // ---- runs
+    /// A live run of a tenant.
+    fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>>;
+    /// The live run of `definition` with this name.
+    fn run_id_by_name(
+        &self,
+        tenant: TenantId,
+        definition: DefinitionId,
+        name: &str,
+    ) -> StoreResult<Option<RunId>>;
+    /// The live run of `definition` created by `user` with this idempotency key.
+    fn run_by_idempotency_key(
+        &self,
+        tenant: TenantId,
+        definition: DefinitionId,
+        user: UserId,
+        key: &str,
+    ) -> StoreResult<Option<Run>>;
+    /// A page of runs.
+    fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>>;
+    /// IN_PROGRESS runs whose `deadline_at` is before `now`, oldest deadline first.
+    fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>>;
+    /// The one atomic write. See the correctness requirements.
+    fn commit(&self, commit: Commit) -> StoreResult<CommitOutcome>;
+
+    // ---- history and outbox
+    /// The history of a run (also after its deletion), in `seq` order.
+    fn history(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>>;
+    /// Undelivered outbox entries in `seq` order, at most `limit`.
+    fn outbox_pending(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
+    /// Record a delivery attempt; `delivered` marks it done. Unknown `seq` is ignored.
+    fn outbox_record_attempt(&self, seq: u64, delivered: bool) -> StoreResult<()>;
+    /// All outbox entries of a run (delivered or not), in `seq` order.
+    fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>>;
+}
+
+/// Why a dispatcher failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("dispatch failed (retryable: {retryable}): {message}")]
+pub struct DispatchError {
+    /// Whether the relay should try again later. A non-retryable failure is still recorded and
+    /// retried: the outbox never drops a message (CONC-5); the flag is for logs and metrics.
+    pub retryable: bool,
+    /// Detail.
+    pub message: String,
+}
+
+/// Hands attempts to runners.
+///
+/// # Correctness requirements
+///
+/// 1. Called only after the transition that queued the message has committed.
+/// 2. Must tolerate the same [`crate::DispatchKey`] more than once (at-least-once delivery):
+///    recognise a redelivery by the key and do nothing new.
+/// 3. An `Err` never un-commits anything; the message stays queued and is offered again.
+/// 4. A cancel is best effort: a runner may already have finished.
+pub trait Dispatcher: Send + Sync {
+    /// Start an attempt.
+    fn dispatch(&self, message: &Dispatch) -> Result<(), DispatchError>;
+    /// Abandon an attempt.
+    fn cancel(&self, message: &Cancel) -> Result<(), DispatchError>;
+}
+
+/// A dispatcher that accepts everything and does nothing: dispatches are recorded in the outbox
+/// only, for an outside runner that posts callbacks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopDispatcher;
+
+impl Dispatcher for NoopDispatcher {
+    fn dispatch(&self, _: &Dispatch) -> Result<(), DispatchError> {
+        Ok(())
+    }
+    fn cancel(&self, _: &Cancel) -> Result<(), DispatchError> {
+        Ok(())
+    }
+}
+
+/// The time source. The engine reads it once per call and passes the value into the rules.
+///
+/// # Correctness requirements
+///
+/// `now()` must not panic. It need not be monotonic: rules compare only times they were given.
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}
+
+/// The wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+/// A clock tests set by hand.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<Timestamp>);
+
+impl ManualClock {
+    /// A clock showing `t`.
+    pub fn new(t: Timestamp) -> Self {
+        ManualClock(std::sync::Mutex::new(t))
+    }
+    /// Move it forward (or back, with a negative duration).
+    pub fn advance(&self, d: chrono::Duration) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *g += d;
+    }
+    /// Set it.
+    pub fn set(&self, t: Timestamp) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+}
+
+/// The source of new ids.
+///
+/// # Correctness requirements
+///
+/// Ids must be unique across the store's lifetime (collisions surface as commit conflicts).
+pub trait IdGen: Send + Sync {
+    /// A fresh id.
+    fn new_id(&self) -> Uuid;
+}
+
+/// Random v4 UUIDs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RandomIds;
+
+impl IdGen for RandomIds {
+    fn new_id(&self) -> Uuid {
+        Uuid::new_v4()
+    }
+}
+
+/// Deterministic ids for tests and simulations: v5 UUIDs of a seed and a counter.
+#[derive(Debug)]
+pub struct SeqIds {
+    seed: Uuid,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl SeqIds {
+    /// A generator whose sequence is fixed by `seed`.
+    pub fn new(seed: u64) -> Self {
+        SeqIds {
+            seed: Uuid::from_u64_pair(seed, 0x5eed),
+            next: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
+
+impl IdGen for SeqIds {
+    fn new_id(&self) -> Uuid {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Uuid::new_v5(&self.seed, &n.to_le_bytes())
+    }
+}
+
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
+        (**self).tenant(id)
+    }
+    fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>> {
+        (**self).user(tenant, id)
+    }
+    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>> {
+        (**self).user_by_api_key(key)
+    }
+    fn path_part(&self, tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>> {
+        (**self).path_part(tenant, id)
+    }
+    fn children(&self, tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>> {
+        (**self).children(tenant, parent)
+    }
+    fn descendants(&self, tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>> {
+        (**self).descendants(tenant, root)
+    }
+    fn definition(&self, tenant: TenantId, id: DefinitionId) -> StoreResult<Option<Definition>> {
+        (**self).definition(tenant, id)
+    }
+    fn definitions(&self, tenant: TenantId) -> StoreResult<Vec<Definition>> {
+        (**self).definitions(tenant)
+    }
+    fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
+        (**self).apply_catalog(writes)
+    }
+    fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>> {
+        (**self).load_run(tenant, id)
+    }
+    fn run_id_by_name(
+        &self,
+        tenant: TenantId,
+        definition: DefinitionId,
+        name: &str,
+    ) -> StoreResult<Option<RunId>> {
+        (**self).run_id_by_name(tenant, definition, name)
+    }
+    fn run_by_idempotency_key(
+        &self,
+        tenant: TenantId,
+        definition: DefinitionId,
+        user: UserId,
+        key: &str,
+    ) -> StoreResult<Option<Run>> {
+        (**self).run_by_idempotency_key(tenant, definition, user, key)
+    }
+    fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>> {
+        (**self).list_runs(query)
+    }
+    fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> {
+        (**self).expired_runs(now, limit)
+    }
+    fn commit(&self, commit: Commit) -> StoreResult<CommitOutcome> {
+        (**self).commit(commit)
+    }
+    fn history(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>> {
+        (**self).history(tenant, run)
+    }
+    fn outbox_pending(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        (**self).outbox_pending(limit)
+    }
+    fn outbox_record_attempt(&self, seq: u64, delivered: bool) -> StoreResult<()> {
+        (**self).outbox_record_attempt(seq, delivered)
+    }
+    fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> {
+        (**self).outbox_for_run(tenant, run)
+    }
+}

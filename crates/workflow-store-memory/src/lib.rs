@@ -1,0 +1,445 @@
+//! # workflow-store-memory
+//!
+//! The [`Store`] of `workflow-core` held in memory behind one [`Mutex`]: every call, reads and
+//! the atomic commit alike, runs under the lock, so commits are trivially atomic and
+//! linearizable. Nothing survives the process (durability requirement 9 is met only for the
+//! process's lifetime); use `workflow-store-sqlite` for that.
+//!
+//! Indexes (children by parent, runs by name and by idempotency key) keep every call's cost
+//! independent of the number of unrelated runs, except listing and reaping, which scan.
+//!
+//! ## Example
+//!
+//! ```
+//! use workflow_core::{Engine, Store, TenantId, RunId};
+//! use workflow_store_memory::MemoryStore;
+//!
+//! let store = MemoryStore::new();
+//! let tenant = TenantId(workflow_core::uuid::Uuid::new_v4());
+//! assert!(store.load_run(tenant, RunId(workflow_core::uuid::Uuid::new_v4())).unwrap().is_none());
+//! let _engine = Engine::new(store);
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+use workflow_core::{
+    CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId, ExecutionState,
+    HistoryRecord, OutboxEntry, Page, PathPart, PathPartId, Run, RunId, RunOrder, RunQuery,
+    RunWrite, Store, StoreError, StoreResult, Tenant, TenantId, Timestamp, User, UserId,
+    Visibility,
+};
+
+#[derive(Default)]
+struct Inner {
+    tenants: HashMap<TenantId, Tenant>,
+    users: HashMap<(TenantId, UserId), User>,
+    parts: HashMap<(TenantId, PathPartId), PathPart>,
+    children: HashMap<(TenantId, PathPartId), BTreeSet<PathPartId>>,
+    definitions: BTreeMap<(TenantId, DefinitionId), Definition>,
+    runs: HashMap<RunId, Run>,
+    ever: HashSet<RunId>,
+    names: HashMap<(DefinitionId, String), RunId>,
+    idempotency: HashMap<(DefinitionId, UserId, String), RunId>,
+    history: HashMap<RunId, Vec<HistoryRecord>>,
+    outbox: BTreeMap<u64, OutboxEntry>,
+    pending: BTreeSet<u64>,
+    next_seq: u64,
+}
+
+/// The in-memory store. Cheap to create; share it with `Arc` (the `Store` impl for `Arc<S>`
+/// lives in workflow-core).
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryStore")
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied commit: commits are
+        // validated before the first mutation, so the data is consistent either way.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Inner {
+    fn put_part(&mut self, p: PathPart) {
+        let key = (p.tenant_id, p.id);
+        if let Some(old) = self.parts.get(&key) {
+            if old.parent_id != p.parent_id {
+                if let Some(op) = old.parent_id {
+                    if let Some(set) = self.children.get_mut(&(p.tenant_id, op)) {
+                        set.remove(&p.id);
+                    }
+                }
+            }
+        }
+        if let Some(parent) = p.parent_id {
+            self.children
+                .entry((p.tenant_id, parent))
+                .or_default()
+                .insert(p.id);
+        }
+        self.parts.insert(key, p);
+    }
+
+    fn remove_part(&mut self, tenant: TenantId, id: PathPartId) {
+        if let Some(old) = self.parts.remove(&(tenant, id)) {
+            if let Some(parent) = old.parent_id {
+                if let Some(set) = self.children.get_mut(&(tenant, parent)) {
+                    set.remove(&id);
+                }
+            }
+        }
+        self.children.remove(&(tenant, id));
+    }
+
+    fn apply(&mut self, w: &CatalogWrite) {
+        match w {
+            CatalogWrite::Tenant(t) => {
+                self.tenants.insert(t.id, t.clone());
+            }
+            CatalogWrite::User(u) => {
+                self.users.insert((u.tenant_id, u.id), u.clone());
+            }
+            CatalogWrite::Definition(d) => {
+                self.definitions.insert((d.tenant_id, d.id), (**d).clone());
+            }
+            CatalogWrite::PutPart(p) => self.put_part((**p).clone()),
+            CatalogWrite::RemovePart(t, id) => self.remove_part(*t, *id),
+        }
+    }
+
+    fn children_of(&self, tenant: TenantId, parent: PathPartId) -> Vec<PathPart> {
+        let mut out: Vec<PathPart> = self
+            .children
+            .get(&(tenant, parent))
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.parts.get(&(tenant, *id)).cloned())
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+
+    fn visible(&self, q: &RunQuery, r: &Run) -> bool {
+        r.tenant_id == q.tenant_id
+            && q.definition_id.is_none_or(|d| r.definition_id == d)
+            && q.execution_state.is_none_or(|s| r.execution_state == s)
+            && q.approval_state.is_none_or(|s| r.approval_state == s)
+            && q.triggered_by.is_none_or(|u| r.triggered_by == u)
+            && match &q.visibility {
+                Visibility::All => true,
+                Visibility::Only {
+                    definition_ids,
+                    or_triggered_by,
+                } => {
+                    r.triggered_by == *or_triggered_by || definition_ids.contains(&r.definition_id)
+                }
+            }
+    }
+}
+
+fn order_key(order: RunOrder, r: &Run) -> Option<Timestamp> {
+    match order {
+        RunOrder::CreatedAt => Some(r.created_at),
+        RunOrder::StartedAt => r.started_at,
+        RunOrder::CompletedAt => r.completed_at,
+    }
+}
+
+impl Store for MemoryStore {
+    fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
+        Ok(self.lock().tenants.get(&id).cloned())
+    }
+
+    fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>> {
+        Ok(self.lock().users.get(&(tenant, id)).cloned())
+    }
+
+    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>> {
+        Ok(self
+            .lock()
+            .users
+            .values()
+            .find(|u| u.api_key.as_deref() == Some(key))
+            .cloned())
+    }
+
+    fn path_part(&self, tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>> {
+        Ok(self.lock().parts.get(&(tenant, id)).cloned())
+    }
+
+    fn children(&self, tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>> {
+        Ok(self.lock().children_of(tenant, parent))
+    }
+
+    fn descendants(&self, tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>> {
+        let g = self.lock();
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(id) = stack.pop() {
+            for c in g.children_of(tenant, id) {
+                stack.push(c.id);
+                out.push(c);
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    fn definition(&self, tenant: TenantId, id: DefinitionId) -> StoreResult<Option<Definition>> {
+        Ok(self.lock().definitions.get(&(tenant, id)).cloned())
+    }
+
+    fn definitions(&self, tenant: TenantId) -> StoreResult<Vec<Definition>> {
+        Ok(self
+            .lock()
+            .definitions
+            .range((tenant, DefinitionId(workflow_core::uuid::Uuid::nil()))..)
+            .take_while(|((t, _), _)| *t == tenant)
+            .map(|(_, d)| d.clone())
+            .collect())
+    }
+
+    fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
+        let mut g = self.lock();
+        for w in writes {
+            g.apply(w);
+        }
+        Ok(())
+    }
+
+    fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>> {
+        Ok(self
+            .lock()
+            .runs
+            .get(&id)
+            .filter(|r| r.tenant_id == tenant)
+            .cloned())
+    }
+
+    fn run_id_by_name(
+        &self,
+        tenant: TenantId,
+        definition: DefinitionId,
+        name: &str,
+    ) -> StoreResult<Option<RunId>> {
+        let g = self.lock();
+        Ok(g.names
+            .get(&(definition, name.to_owned()))
+            .copied()
+            .filter(|id| g.runs.get(id).is_some_and(|r| r.tenant_id == tenant)))
+    }
+
+    fn run_by_idempotency_key(
+        &self,
+        tenant: TenantId,
+        definition: DefinitionId,
+        user: UserId,
+        key: &str,
+    ) -> StoreResult<Option<Run>> {
+        let g = self.lock();
+        Ok(g.idempotency
+            .get(&(definition, user, key.to_owned()))
+            .and_then(|id| g.runs.get(id))
+            .filter(|r| r.tenant_id == tenant)
+            .cloned())
+    }
+
+    fn list_runs(&self, q: &RunQuery) -> StoreResult<Page<Run>> {
+        let g = self.lock();
+        let mut hits: Vec<&Run> = g.runs.values().filter(|r| g.visible(q, r)).collect();
+        // Newest first; runs without the timestamp last; ties by id, descending.
+        hits.sort_by(|a, b| {
+            let (ka, kb) = (order_key(q.order, a), order_key(q.order, b));
+            match (ka, kb) {
+                (Some(x), Some(y)) => y.cmp(&x),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            }
+            .then_with(|| b.id.cmp(&a.id))
+        });
+        let total = hits.len() as u64;
+        let items = hits
+            .into_iter()
+            .skip(usize::try_from(q.offset).unwrap_or(usize::MAX))
+            .take(q.limit as usize)
+            .cloned()
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            limit: q.limit,
+            offset: q.offset,
+        })
+    }
+
+    fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> {
+        let g = self.lock();
+        let mut hits: Vec<(Timestamp, TenantId, RunId)> = g
+            .runs
+            .values()
+            .filter(|r| r.execution_state == ExecutionState::InProgress)
+            .filter_map(|r| {
+                r.deadline_at
+                    .filter(|d| *d <= now)
+                    .map(|d| (d, r.tenant_id, r.id))
+            })
+            .collect();
+        hits.sort();
+        Ok(hits
+            .into_iter()
+            .take(limit as usize)
+            .map(|(_, t, r)| (t, r))
+            .collect())
+    }
+
+    fn commit(&self, c: Commit) -> StoreResult<CommitOutcome> {
+        let mut g = self.lock();
+        // Validate everything before the first mutation.
+        let current = g.runs.get(&c.run_id).map(|r| (r.version, r.tenant_id));
+        let version_ok = match (c.expected_version, current) {
+            (0, None) => !g.ever.contains(&c.run_id),
+            (v, Some((cur, t))) => v == cur && t == c.tenant_id,
+            _ => false,
+        };
+        if !version_ok {
+            return Ok(CommitOutcome::Conflict(ConflictKind::Version {
+                current: current.map(|(v, _)| v),
+            }));
+        }
+        if c.history.seq != c.expected_version + 1 || c.history.run_id != c.run_id {
+            return Err(StoreError::backend(
+                "history record does not follow the expected version",
+            ));
+        }
+        if let RunWrite::Put(run) = &c.write {
+            if run.version != c.expected_version + 1
+                || run.id != c.run_id
+                || run.tenant_id != c.tenant_id
+            {
+                return Err(StoreError::backend("run row does not match its commit"));
+            }
+            if g.names
+                .get(&(run.definition_id, run.name.clone()))
+                .is_some_and(|o| *o != run.id)
+            {
+                return Ok(CommitOutcome::Conflict(ConflictKind::NameTaken));
+            }
+            if let Some(k) = &run.idempotency_key {
+                let key = (run.definition_id, run.triggered_by, k.clone());
+                if g.idempotency.get(&key).is_some_and(|o| *o != run.id) {
+                    return Ok(CommitOutcome::Conflict(ConflictKind::IdempotencyKey));
+                }
+            }
+        }
+        // Apply.
+        if let Some(old) = g.runs.remove(&c.run_id) {
+            g.names.remove(&(old.definition_id, old.name.clone()));
+            if let Some(k) = old.idempotency_key {
+                g.idempotency
+                    .remove(&(old.definition_id, old.triggered_by, k));
+            }
+        }
+        if let RunWrite::Put(run) = c.write {
+            g.names
+                .insert((run.definition_id, run.name.clone()), run.id);
+            if let Some(k) = &run.idempotency_key {
+                g.idempotency
+                    .insert((run.definition_id, run.triggered_by, k.clone()), run.id);
+            }
+            g.ever.insert(run.id);
+            g.runs.insert(run.id, *run);
+        }
+        for w in &c.catalog {
+            g.apply(w);
+        }
+        g.history.entry(c.run_id).or_default().push(c.history);
+        for message in c.outbox {
+            g.next_seq += 1;
+            let seq = g.next_seq;
+            g.outbox.insert(
+                seq,
+                OutboxEntry {
+                    seq,
+                    message,
+                    attempts: 0,
+                    delivered: false,
+                },
+            );
+            g.pending.insert(seq);
+        }
+        Ok(CommitOutcome::Committed)
+    }
+
+    fn history(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>> {
+        Ok(self
+            .lock()
+            .history
+            .get(&run)
+            .map(|h| {
+                h.iter()
+                    .filter(|r| r.tenant_id == tenant)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn outbox_pending(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        let g = self.lock();
+        Ok(g.pending
+            .iter()
+            .take(limit as usize)
+            .filter_map(|s| g.outbox.get(s).cloned())
+            .collect())
+    }
+
+    fn outbox_record_attempt(&self, seq: u64, delivered: bool) -> StoreResult<()> {
+        let mut g = self.lock();
+        if let Some(e) = g.outbox.get_mut(&seq) {
+            if !e.delivered {
+                e.attempts += 1;
+                e.delivered = delivered;
+            }
+            if delivered {
+                g.pending.remove(&seq);
+            }
+        }
+        Ok(())
+    }
+
+    fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> {
+        Ok(self
+            .lock()
+            .outbox
+            .values()
+            .filter(|e| e.message.key().run_id == run && message_tenant(&e.message) == tenant)
+            .cloned()
+            .collect())
+    }
+}
+
+fn message_tenant(m: &workflow_core::OutboxMessage) -> TenantId {
+    match m {
+        workflow_core::OutboxMessage::Dispatch(d) => d.tenant_id,
+        workflow_core::OutboxMessage::Cancel(c) => c.tenant_id,
+    }
+}
+
+#[cfg(test)]
+mod conformance {
+    workflow_conformance::conformance_tests!(crate::MemoryStore::new());
+}
