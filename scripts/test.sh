@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it. Iteration counts are CI-sized; raise them for longer runs:
+#   RACE_TRIALS=10000 PROPTEST_CASES=5000 SIM_SEEDS=100000 bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export RACE_TRIALS="${RACE_TRIALS:-1000}"
+export PROPTEST_CASES="${PROPTEST_CASES:-256}"
+export SIM_SEEDS="${SIM_SEEDS:-10000}"
+export LIN_HISTORIES="${LIN_HISTORIES:-1000}"
+export WORKFLOW_KILL_ITERATIONS="${WORKFLOW_KILL_ITERATIONS:-200}"
+export FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+
+echo "== cargo test --workspace"
+cargo test --workspace
+
+if [ -x crates/workflow-http/tests/e2e/run.sh ] || [ -f crates/workflow-http/tests/e2e/run.sh ]; then
+  echo "== ksapi end-to-end"
+  bash crates/workflow-http/tests/e2e/run.sh
+fi
+
+if [ -f fuzz/smoke.sh ] && [ "${SKIP_FUZZ:-0}" != "1" ]; then
+  echo "== fuzz smoke (${FUZZ_SECONDS}s per target)"
+  bash fuzz/smoke.sh
+fi
