@@ -424,7 +424,7 @@ pub fn list_orders_newest_first_nulls_last<S: Store>(store: S) {
         },
     ));
     assert_eq!(by_started[0], first.id, "the only started run comes first");
-    let mut rest = vec![second.id, third.id];
+    let mut rest = [second.id, third.id];
     rest.sort_by(|a, b| b.cmp(a));
     assert_eq!(
         &by_started[1..],
