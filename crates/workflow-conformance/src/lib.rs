@@ -23,6 +23,7 @@
 //! ```
 
 pub mod cases;
+pub mod model;
 pub mod world;
 
 /// The names of every case, in the order [`conformance_tests!`] declares them.
