@@ -475,8 +475,13 @@ impl<S: Store> Engine<S> {
         Err(Self::contention())
     }
 
-    /// Get a run (GET-1).
-    pub fn get_run(&self, actor: &Actor, run_id: RunId) -> Result<Run> {
+    /// Loads a run and checks `rule` (a read-only decision) for `actor`.
+    fn read_as(
+        &self,
+        actor: &Actor,
+        run_id: RunId,
+        rule: impl FnOnce(&Ctx<'_>, &Run, &Definition) -> Result<()>,
+    ) -> Result<(Run, Definition, Vec<Grant>)> {
         let grants = self.grants_of(actor)?;
         let run = self
             .store
@@ -489,26 +494,18 @@ impl<S: Store> Engine<S> {
             now: self.clock.now(),
             grace: self.config.grace,
         };
-        rules::decide_get(&ctx, &run, &def)?;
-        Ok(run)
+        rule(&ctx, &run, &def)?;
+        Ok((run, def, grants))
+    }
+
+    /// Get a run (GET-1).
+    pub fn get_run(&self, actor: &Actor, run_id: RunId) -> Result<Run> {
+        Ok(self.read_as(actor, run_id, rules::decide_get)?.0)
     }
 
     /// The thread gate (THREAD-1): `Ok` when a new USER message may be posted on the run's thread.
     pub fn check_thread_message(&self, actor: &Actor, run_id: RunId) -> Result<Run> {
-        let grants = self.grants_of(actor)?;
-        let run = self
-            .store
-            .load_run(actor.tenant_id, run_id)?
-            .ok_or_else(|| Error::not_found("workflow run", run_id))?;
-        let def = self.definition_of(&run)?;
-        let ctx = Ctx {
-            actor,
-            grants: &grants,
-            now: self.clock.now(),
-            grace: self.config.grace,
-        };
-        rules::decide_thread_message(&ctx, &run, &def)?;
-        Ok(run)
+        Ok(self.read_as(actor, run_id, rules::decide_thread_message)?.0)
     }
 
     /// Edit a draft run (UPDATE-1..5).
@@ -591,19 +588,12 @@ impl<S: Store> Engine<S> {
 
     /// Clone a started run into a new draft (CLONE-1..4).
     pub fn clone_run(&self, actor: &Actor, run_id: RunId, cmd: CloneRun) -> Result<Run> {
-        let grants = self.grants_of(actor)?;
-        let source = self
-            .store
-            .load_run(actor.tenant_id, run_id)?
-            .ok_or_else(|| Error::not_found("workflow run", run_id))?;
-        let def = self.definition_of(&source)?;
-        let ctx = Ctx {
-            actor,
-            grants: &grants,
-            now: self.clock.now(),
-            grace: self.config.grace,
-        };
-        let create = rules::decide_clone(&ctx, &source, &def, cmd)?;
+        let mut create = None;
+        let (_, def, grants) = self.read_as(actor, run_id, |ctx, source, def| {
+            create = Some(rules::decide_clone(ctx, source, def, cmd)?);
+            Ok(())
+        })?;
+        let create = create.ok_or_else(|| Error::Internal("clone decided nothing".into()))?;
         self.create_in(actor, &grants, &def, &create)
     }
 
