@@ -2042,3 +2042,48 @@ fn wire_names_round_trip() {
     let back: Run = serde_json::from_str(&serde_json::to_string(&run).unwrap()).unwrap();
     assert_eq!(back, run);
 }
+
+/// VIS-1 across tenants: every operation by another tenant's OWNER on this tenant's runs and
+/// definitions is `not_found`, and changes nothing.
+#[test]
+fn vis_1_cross_tenant_everything_is_not_found() {
+    let w = world();
+    let o = &w.other_owner;
+    let e = &w.engine;
+    let run = w.run_in(Setup::CompletedApprovalPending);
+    let failed = w.run_in(Setup::FailedAfterStart);
+    let nf = ErrorCode::NotFound;
+    assert_eq!(code(e.get_run(o, run.id)), nf);
+    assert_eq!(code(e.update_run(o, run.id, rename("x"))), nf);
+    assert_eq!(code(e.start_run(o, run.id, StartRun::default())), nf);
+    assert_eq!(code(e.stop_run(o, run.id)), nf);
+    assert_eq!(
+        code(e.callback(o, run.id, cb(CallbackStatus::Completed, None))),
+        nf
+    );
+    assert_eq!(code(e.retry_run(o, failed.id)), nf);
+    assert_eq!(code(e.clone_run(o, run.id, CloneRun::default())), nf);
+    assert_eq!(code(e.approve_run(o, run.id, approve())), nf);
+    assert_eq!(code(e.delete_run(o, run.id)), nf);
+    assert_eq!(code(e.check_thread_message(o, run.id)), nf);
+    assert_eq!(code(e.add_output(o, run.id, "x")), nf);
+    let up = NewUpload {
+        name: "x".into(),
+        ingestion: Ingestion::Completed,
+    };
+    assert_eq!(code(e.add_upload(o, run.id, up)), nf);
+    assert_eq!(code(e.create_run(o, w.def.id, CreateRun::default())), nf);
+    assert_eq!(code(e.get_definition(o, w.def.id)), nf);
+    let by_def = ListRuns {
+        definition_id: Some(w.def.id),
+        ..ListRuns::default()
+    };
+    assert_eq!(code(e.list_runs(o, by_def)), nf);
+    assert_eq!(e.list_runs(o, ListRuns::default()).unwrap().total, 0);
+    assert_eq!(
+        code(e.set_upload_ingestion(w.other_tenant, w.doc_v1.id, Ingestion::Failed)),
+        nf
+    );
+    assert_eq!(e.get_run(&w.owner, run.id).unwrap(), run);
+    assert_eq!(e.get_run(&w.owner, failed.id).unwrap(), failed);
+}
