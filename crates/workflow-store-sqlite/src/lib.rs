@@ -1,1 +1,709 @@
-//! Work in progress.
+//! # workflow-store-sqlite
+//!
+//! The durable, embedded [`workflow_core::Store`]: one SQLite file that several engines (threads
+//! with their own [`SqliteStore`], or separate processes) can share.
+//!
+//! ## Schema
+//!
+//! Migrations are `.sql` files under `migrations/`, applied in order inside one
+//! `BEGIN IMMEDIATE` transaction and tracked by `PRAGMA user_version`. A file whose
+//! `user_version` is newer than this build, or that is not a SQLite database at all, is refused
+//! with [`workflow_core::StoreErrorKind::Corrupt`] before a single byte is written.
+//!
+//! * catalog: `tenants`, `users`, `grants` (one row per path grant, in order), `path_parts`
+//!   (materialized `path`, indexed by parent and by path), `versions` (ingestion facts of
+//!   `DOCUMENT_VERSION` parts), `definitions`;
+//! * `runs`: live runs only. Every column LIST-1 filters or orders by is a real, indexed column
+//!   (per tenant and per definition, for each of the three order times; state, approval and
+//!   triggerer); name and idempotency key are unique per definition through unique indexes;
+//!   structured values never filtered on (snapshot, input scope, folders, approval) are JSON
+//!   text. A deleted run's row is removed, but its history stays, and an id that has history can
+//!   never be inserted again (requirement 2 of the `Store` contract);
+//! * `history` (primary key `(run_id, seq)`: no duplicates by construction) and `outbox`
+//!   (`seq` is the rowid, the message is JSON, a partial index serves the pending queue).
+//!
+//! Ids are lowercase hyphenated UUID text, whose text order is the UUID order, so `ORDER BY id`
+//! agrees with the in-memory reference adapter. Timestamps are INTEGER nanoseconds since the
+//! epoch: exact round trips and a cheap order (times outside 1677..2262 are refused).
+//!
+//! ## Transaction shape
+//!
+//! [`Store::commit`](workflow_core::Store::commit) is one `BEGIN IMMEDIATE` transaction: read
+//! the row's version, check the name and idempotency key, write the row (an `UPDATE ... WHERE
+//! version = expected`), its catalog changes, its history record and its outbox messages, then
+//! `COMMIT`. Taking the write lock at `BEGIN` means the check and the write cannot interleave
+//! with another writer, in this process or another. A version mismatch is returned as
+//! `Conflict`; any error rolls the whole transaction back, so an `Err` has written nothing.
+//!
+//! ## Durability
+//!
+//! The database runs in WAL mode.
+//! * [`Durability::Full`] (the default, `synchronous=FULL`): the WAL is fsynced before a commit
+//!   returns, so an acknowledged transition survives a power loss.
+//! * [`Durability::Normal`] (`synchronous=NORMAL`): the WAL is fsynced only at checkpoints. A
+//!   commit survives the process being killed (the OS keeps the written pages) but the last
+//!   transitions may be lost on a power loss or kernel crash. The database is never corrupted
+//!   in either mode.
+//!
+//! ## Concurrency
+//!
+//! One `SqliteStore` holds one writer connection behind a mutex (writers of one process queue on
+//! it rather than spinning on SQLite's busy handler) and a small pool of reader connections
+//! (WAL readers never block the writer nor each other). Across values and processes, SQLite's
+//! file lock serializes writers; a writer that cannot get the lock within
+//! [`SqliteOptions::busy_timeout`] gets a retryable
+//! [`Unavailable`](workflow_core::StoreErrorKind::Unavailable) error (`service_unavailable`).
+//! Because each commit is version-checked under the write lock and every read starts a fresh WAL
+//! snapshot, operations on a run are linearizable (CONC-1) and a read after a commit sees it,
+//! across threads and processes.
+//!
+//! ## Example
+//!
+//! ```
+//! use workflow_core::{Engine, Store, Tenant, TenantId};
+//! use workflow_store_sqlite::{Durability, SqliteOptions, SqliteStore};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("runs.sqlite");
+//! let tenant = Tenant { id: TenantId(workflow_core::uuid::Uuid::new_v4()), name: "acme".into() };
+//!
+//! let engine = Engine::new(SqliteStore::open(&path)?);
+//! engine.put_tenant(tenant.clone())?;
+//! drop(engine);
+//!
+//! // Reopening (here with the faster, process-crash-safe durability) keeps everything.
+//! let options = SqliteOptions { durability: Durability::Normal, ..SqliteOptions::default() };
+//! let store = SqliteStore::open_with(&path, options)?;
+//! assert_eq!(store.tenant(tenant.id)?, Some(tenant));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod codec;
+mod conn;
+mod fault;
+mod list;
+
+#[doc(hidden)]
+pub use fault::FaultPlan;
+
+use codec::{
+    definition_from_row, definition_params, history_from_row, history_params, outbox_from_row,
+    outbox_params, part_from_row, run_from_row, run_params, ts, uuid_text, Cols,
+};
+use conn::map_err;
+use rusqlite::types::Value;
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension, ToSql, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+use workflow_core::{
+    CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId, Grant,
+    HistoryRecord, OutboxEntry, Page, PathPart, PathPartId, Run, RunId, RunQuery, RunWrite, Store,
+    StoreError, StoreResult, Tenant, TenantId, Timestamp, User, UserId,
+};
+
+/// What an acknowledged commit survives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: a returned `Committed` survives a power loss (one WAL fsync per
+    /// commit). The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: a returned `Committed` survives a process crash but not a power
+    /// loss or kernel crash (the WAL is fsynced only at checkpoints). Faster writes.
+    Normal,
+}
+
+/// Options of [`SqliteStore::open_with`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// What a commit survives.
+    pub durability: Durability,
+    /// How long a call waits for another connection's lock before failing with a retryable
+    /// `Unavailable` error.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    /// [`Durability::Full`] and a 5 second busy timeout.
+    fn default() -> Self {
+        SqliteOptions {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Idle reader connections kept per store; more are opened on demand under load.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite [`Store`]. `Send + Sync`: share one value between threads (behind an `Arc`), or
+/// open the same file several times, in this process or others.
+pub struct SqliteStore {
+    path: PathBuf,
+    options: SqliteOptions,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    faults: FaultPlan,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a connection cannot leave a half-applied transaction: the
+    // transaction guard rolls back on unwind, so the connection is usable either way.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+macro_rules! sql {
+    ($name:literal) => {
+        include_str!(concat!("../sql/", $name, ".sql"))
+    };
+}
+
+impl SqliteStore {
+    /// Open (or create) the database at `path` with [`SqliteOptions::default`]: full
+    /// durability and a 5 second busy timeout.
+    ///
+    /// # Errors
+    ///
+    /// `Corrupt` when the file is not a SQLite database or has a newer schema (the file is left
+    /// untouched); `Unavailable` when another connection holds the lock past the timeout;
+    /// `Backend` for I/O failures.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Open (or create) the database at `path` with explicit options. Errors as
+    /// [`SqliteStore::open`].
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let writer = conn::open_writer(&path, &options)?;
+        Ok(SqliteStore {
+            path,
+            options,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            faults: FaultPlan::default(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The options it was opened with.
+    pub fn options(&self) -> &SqliteOptions {
+        &self.options
+    }
+
+    /// The fault-injection hook of this store (tests only).
+    #[doc(hidden)]
+    pub fn faults(&self) -> &FaultPlan {
+        &self.faults
+    }
+
+    /// A prepared statement, counted by the fault plan.
+    fn prep<'c>(&self, c: &'c Connection, sql: &str) -> StoreResult<CachedStatement<'c>> {
+        self.faults.check()?;
+        c.prepare_cached(sql).map_err(map_err)
+    }
+
+    /// Run `f` on a reader connection inside one read transaction (one consistent snapshot).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let popped = lock(&self.readers).pop();
+        let conn = match popped {
+            Some(c) => c,
+            None => conn::open_reader(&self.path, &self.options)?,
+        };
+        let result = (|| {
+            self.faults.check()?;
+            let tx = conn.unchecked_transaction().map_err(map_err)?;
+            let out = f(&tx)?;
+            // Ending a read transaction cannot lose data; a failure here is still reported.
+            tx.commit().map_err(map_err)?;
+            Ok(out)
+        })();
+        let mut pool = lock(&self.readers);
+        if pool.len() < MAX_IDLE_READERS {
+            pool.push(conn);
+        }
+        result
+    }
+
+    /// Run `f` inside one `BEGIN IMMEDIATE` transaction on the writer connection; commit when
+    /// it returns `Ok`, roll back (write nothing) when it returns `Err` or anything fails.
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = lock(&self.writer);
+        self.faults.check()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(map_err)?;
+        let out = f(&tx)?;
+        self.faults.check()?;
+        tx.commit().map_err(map_err)?;
+        Ok(out)
+    }
+
+    fn exec(&self, c: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<usize> {
+        self.prep(c, sql)?.execute(params).map_err(map_err)
+    }
+
+    fn grants(&self, c: &Connection, tenant: &str, user: &str) -> StoreResult<Vec<Grant>> {
+        let mut stmt = self.prep(c, sql!("grants"))?;
+        let mut rows = stmt.query(params![tenant, user]).map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            let c = Cols(row);
+            out.push(Grant {
+                path: c.text(0)?,
+                capability: c.enumv("capability", 1)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn with_grants(&self, c: &Connection, user: Option<User>) -> StoreResult<Option<User>> {
+        match user {
+            Some(mut u) => {
+                u.grants = self.grants(c, &uuid_text(u.tenant_id.0), &uuid_text(u.id.0))?;
+                Ok(Some(u))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn apply_one(&self, c: &Connection, w: &CatalogWrite) -> StoreResult<()> {
+        match w {
+            CatalogWrite::Tenant(t) => {
+                self.exec(c, sql!("upsert_tenant"), params![uuid_text(t.id.0), t.name])?;
+            }
+            CatalogWrite::User(u) => {
+                let (tenant, id) = (uuid_text(u.tenant_id.0), uuid_text(u.id.0));
+                self.exec(
+                    c,
+                    sql!("upsert_user"),
+                    params![
+                        tenant,
+                        id,
+                        u.role.as_str(),
+                        u.first_name,
+                        u.last_name,
+                        u.api_key
+                    ],
+                )?;
+                self.exec(c, sql!("delete_grants"), params![tenant, id])?;
+                for (i, g) in u.grants.iter().enumerate() {
+                    let pos = i64::try_from(i).unwrap_or(i64::MAX);
+                    self.exec(
+                        c,
+                        sql!("insert_grant"),
+                        params![tenant, id, pos, g.path, g.capability.as_str()],
+                    )?;
+                }
+            }
+            CatalogWrite::Definition(d) => {
+                let p = definition_params(d)?;
+                self.exec(
+                    c,
+                    sql!("upsert_definition"),
+                    rusqlite::params_from_iter(p.iter()),
+                )?;
+            }
+            CatalogWrite::PutPart(p) => {
+                let (tenant, id) = (uuid_text(p.tenant_id.0), uuid_text(p.id.0));
+                let approval = p.approval.as_ref().map(codec::to_json).transpose()?;
+                self.exec(
+                    c,
+                    sql!("upsert_part"),
+                    params![
+                        tenant,
+                        id,
+                        p.kind.as_str(),
+                        p.name,
+                        p.parent_id.map(|x| uuid_text(x.0)),
+                        p.path,
+                        p.approval_state.as_str(),
+                        approval,
+                        ts(p.created_at)?
+                    ],
+                )?;
+                match &p.version {
+                    Some(v) => self.exec(
+                        c,
+                        sql!("upsert_version"),
+                        params![tenant, id, v.ingestion.as_str(), v.active],
+                    )?,
+                    None => self.exec(c, sql!("delete_version"), params![tenant, id])?,
+                };
+            }
+            CatalogWrite::RemovePart(t, id) => {
+                let (tenant, id) = (uuid_text(t.0), uuid_text(id.0));
+                self.exec(c, sql!("delete_part"), params![tenant, id])?;
+                self.exec(c, sql!("delete_version"), params![tenant, id])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn parts(
+        &self,
+        c: &Connection,
+        sql: &str,
+        tenant: TenantId,
+        id: PathPartId,
+    ) -> StoreResult<Vec<PathPart>> {
+        let mut stmt = self.prep(c, sql)?;
+        let mut rows = stmt
+            .query(params![uuid_text(tenant.0), uuid_text(id.0)])
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            out.push(part_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn runs(&self, c: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Run>> {
+        let mut stmt = self.prep(c, sql)?;
+        let mut rows = stmt.query(params).map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            out.push(run_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn outbox(&self, c: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<OutboxEntry>> {
+        let mut stmt = self.prep(c, sql)?;
+        let mut rows = stmt.query(params).map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            out.push(outbox_from_row(row)?);
+        }
+        Ok(out)
+    }
+
+    fn exists(&self, c: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<bool> {
+        self.prep(c, sql)?
+            .query_row(params, |r| r.get::<_, bool>(0))
+            .map_err(map_err)
+    }
+
+    /// The body of [`Store::commit`], inside the IMMEDIATE transaction.
+    fn commit_in(&self, c: &Connection, cm: &Commit) -> StoreResult<CommitOutcome> {
+        let run_id = uuid_text(cm.run_id.0);
+        let current: Option<(i64, String)> = self
+            .prep(c, sql!("current_version"))?
+            .query_row(params![run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(map_err)?;
+        let current = current
+            .map(|(v, t)| {
+                u64::try_from(v)
+                    .map(|v| (v, t))
+                    .map_err(|e| codec::corrupt("version", e))
+            })
+            .transpose()?;
+        let version_ok = match (cm.expected_version, &current) {
+            (0, None) => !self.exists(c, sql!("id_ever_used"), params![run_id])?,
+            (v, Some((cur, t))) => v == *cur && *t == uuid_text(cm.tenant_id.0),
+            _ => false,
+        };
+        if !version_ok {
+            return Ok(CommitOutcome::Conflict(ConflictKind::Version {
+                current: current.map(|(v, _)| v),
+            }));
+        }
+        if cm.history.seq != cm.expected_version + 1 || cm.history.run_id != cm.run_id {
+            return Err(StoreError::backend(
+                "history record does not follow the expected version",
+            ));
+        }
+        if let RunWrite::Put(run) = &cm.write {
+            if run.version != cm.expected_version + 1
+                || run.id != cm.run_id
+                || run.tenant_id != cm.tenant_id
+            {
+                return Err(StoreError::backend("run row does not match its commit"));
+            }
+            let def = uuid_text(run.definition_id.0);
+            if self.exists(c, sql!("name_taken"), params![def, run.name, run_id])? {
+                return Ok(CommitOutcome::Conflict(ConflictKind::NameTaken));
+            }
+            if let Some(k) = &run.idempotency_key {
+                let by = uuid_text(run.triggered_by.0);
+                if self.exists(c, sql!("idempotency_taken"), params![def, by, k, run_id])? {
+                    return Ok(CommitOutcome::Conflict(ConflictKind::IdempotencyKey));
+                }
+            }
+        }
+        match &cm.write {
+            RunWrite::Put(run) => {
+                let mut p = run_params(run)?;
+                if current.is_none() {
+                    self.exec(c, sql!("insert_run"), rusqlite::params_from_iter(p.iter()))?;
+                } else {
+                    let expected = i64::try_from(cm.expected_version)
+                        .map_err(|_| StoreError::backend("version overflow"))?;
+                    p.push(Value::Integer(expected));
+                    let n =
+                        self.exec(c, sql!("update_run"), rusqlite::params_from_iter(p.iter()))?;
+                    if n != 1 {
+                        // Cannot happen under the write lock; refuse rather than half-write.
+                        return Err(StoreError::backend("version-checked update matched no row"));
+                    }
+                }
+            }
+            RunWrite::Delete => {
+                self.exec(c, sql!("delete_run"), params![run_id])?;
+            }
+        }
+        for w in &cm.catalog {
+            self.apply_one(c, w)?;
+        }
+        let h = history_params(&cm.history)?;
+        self.exec(c, sql!("insert_history"), rusqlite::params_from_iter(h.iter()))?;
+        for m in &cm.outbox {
+            let p = outbox_params(m)?;
+            self.exec(c, sql!("insert_outbox"), rusqlite::params_from_iter(p.iter()))?;
+        }
+        Ok(CommitOutcome::Committed)
+    }
+}
+
+fn named<'a>(p: &'a [(&'static str, Value)]) -> Vec<(&'static str, &'a dyn ToSql)> {
+    p.iter().map(|(n, v)| (*n, v as &dyn ToSql)).collect()
+}
+
+impl Store for SqliteStore {
+    fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
+        self.read(|c| {
+            self.prep(c, sql!("tenant"))?
+                .query_row(params![uuid_text(id.0)], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()
+                .map_err(map_err)?
+                .map(|(id, name)| {
+                    Ok(Tenant {
+                        id: TenantId(codec::parse_uuid(&id)?),
+                        name,
+                    })
+                })
+                .transpose()
+        })
+    }
+
+    fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>> {
+        self.read(|c| {
+            let user = {
+                let mut stmt = self.prep(c, sql!("user"))?;
+                let mut rows = stmt
+                    .query(params![uuid_text(tenant.0), uuid_text(id.0)])
+                    .map_err(map_err)?;
+                match rows.next().map_err(map_err)? {
+                    Some(row) => Some(codec::user_from_row(row)?),
+                    None => None,
+                }
+            };
+            self.with_grants(c, user)
+        })
+    }
+
+    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>> {
+        self.read(|c| {
+            let user = {
+                let mut stmt = self.prep(c, sql!("user_by_api_key"))?;
+                let mut rows = stmt.query(params![key]).map_err(map_err)?;
+                match rows.next().map_err(map_err)? {
+                    Some(row) => Some(codec::user_from_row(row)?),
+                    None => None,
+                }
+            };
+            self.with_grants(c, user)
+        })
+    }
+
+    fn path_part(&self, tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>> {
+        self.read(|c| Ok(self.parts(c, sql!("path_part"), tenant, id)?.pop()))
+    }
+
+    fn children(&self, tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>> {
+        self.read(|c| self.parts(c, sql!("children"), tenant, parent))
+    }
+
+    fn descendants(&self, tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>> {
+        self.read(|c| self.parts(c, sql!("descendants"), tenant, root))
+    }
+
+    fn definition(&self, tenant: TenantId, id: DefinitionId) -> StoreResult<Option<Definition>> {
+        self.read(|c| {
+            let mut stmt = self.prep(c, sql!("definition"))?;
+            let mut rows = stmt
+                .query(params![uuid_text(tenant.0), uuid_text(id.0)])
+                .map_err(map_err)?;
+            match rows.next().map_err(map_err)? {
+                Some(row) => Ok(Some(definition_from_row(row)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn definitions(&self, tenant: TenantId) -> StoreResult<Vec<Definition>> {
+        self.read(|c| {
+            let mut stmt = self.prep(c, sql!("definitions"))?;
+            let mut rows = stmt.query(params![uuid_text(tenant.0)]).map_err(map_err)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(map_err)? {
+                out.push(definition_from_row(row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
+        self.write(|c| writes.iter().try_for_each(|w| self.apply_one(c, w)))
+    }
+
+    fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>> {
+        self.read(|c| {
+            Ok(self
+                .runs(
+                    c,
+                    sql!("load_run"),
+                    params![uuid_text(id.0), uuid_text(tenant.0)],
+                )?
+                .pop())
+        })
+    }
+
+    fn run_id_by_name(
+        &self,
+        tenant: TenantId,
+        definition: DefinitionId,
+        name: &str,
+    ) -> StoreResult<Option<RunId>> {
+        self.read(|c| {
+            let id: Option<String> = self
+                .prep(c, sql!("run_id_by_name"))?
+                .query_row(
+                    params![uuid_text(tenant.0), uuid_text(definition.0), name],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(map_err)?;
+            id.map(|s| codec::parse_uuid(&s).map(RunId)).transpose()
+        })
+    }
+
+    fn run_by_idempotency_key(
+        &self,
+        tenant: TenantId,
+        definition: DefinitionId,
+        user: UserId,
+        key: &str,
+    ) -> StoreResult<Option<Run>> {
+        self.read(|c| {
+            Ok(self
+                .runs(
+                    c,
+                    sql!("run_by_idempotency_key"),
+                    params![
+                        uuid_text(tenant.0),
+                        uuid_text(definition.0),
+                        uuid_text(user.0),
+                        key
+                    ],
+                )?
+                .pop())
+        })
+    }
+
+    fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>> {
+        let built = list::build(query)?;
+        self.read(|c| {
+            let filter = named(&built.filter_params);
+            let total: i64 = self
+                .prep(c, &built.count_sql)?
+                .query_row(filter.as_slice(), |r| r.get(0))
+                .map_err(map_err)?;
+            let mut all = filter;
+            all.extend(named(&built.page_params));
+            let items = self.runs(c, &built.list_sql, all.as_slice())?;
+            Ok(Page {
+                items,
+                total: u64::try_from(total).unwrap_or(0),
+                limit: query.limit,
+                offset: query.offset,
+            })
+        })
+    }
+
+    fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> {
+        let now = ts(now)?;
+        self.read(|c| {
+            let mut stmt = self.prep(c, sql!("expired_runs"))?;
+            let mut rows = stmt.query(params![now, limit]).map_err(map_err)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(map_err)? {
+                let c = Cols(row);
+                out.push((TenantId(c.uuid(0)?), RunId(c.uuid(1)?)));
+            }
+            Ok(out)
+        })
+    }
+
+    fn commit(&self, commit: Commit) -> StoreResult<CommitOutcome> {
+        self.write(|c| self.commit_in(c, &commit))
+    }
+
+    fn history(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>> {
+        self.read(|c| {
+            let mut stmt = self.prep(c, sql!("history"))?;
+            let mut rows = stmt
+                .query(params![uuid_text(tenant.0), uuid_text(run.0)])
+                .map_err(map_err)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(map_err)? {
+                out.push(history_from_row(row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn outbox_pending(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        self.read(|c| self.outbox(c, sql!("outbox_pending"), params![limit]))
+    }
+
+    fn outbox_record_attempt(&self, seq: u64, delivered: bool) -> StoreResult<()> {
+        let Ok(seq) = i64::try_from(seq) else {
+            return Ok(()); // no such entry: ignored, like any unknown seq
+        };
+        self.write(|c| {
+            self.exec(c, sql!("outbox_record_attempt"), params![seq, delivered])
+                .map(|_| ())
+        })
+    }
+
+    fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> {
+        self.read(|c| {
+            self.outbox(
+                c,
+                sql!("outbox_for_run"),
+                params![uuid_text(tenant.0), uuid_text(run.0)],
+            )
+        })
+    }
+}

@@ -1,0 +1,1 @@
+INSERT OR REPLACE INTO tenants (id, name) VALUES (?1, ?2)
