@@ -1,1 +1,161 @@
-//! Work in progress.
+//! # workflow-http
+//!
+//! The HTTP API of the workflow-runs engine (SPEC sections 6 and 7), wire-compatible with the
+//! Knowledge Stack `ksapi` client 3.18.2, as an axum [`Router`] a host service can mount, and
+//! the standalone `workflow-server` binary (SPEC section 8) built on it.
+//!
+//! ## Design
+//!
+//! * This crate holds no lifecycle rule. A handler parses (the extractors of [`extract`], whose
+//!   every rejection is a SPEC error), authenticates, calls the synchronous
+//!   [`workflow_core::Engine`] and renders ([`wire`]). Authentication, the engine call and the
+//!   rendering (which reads the store) run together in ONE `tokio::task::spawn_blocking` per
+//!   request, so the async runtime never blocks on the store.
+//! * Credentials: `Authorization: Bearer <api key>` or the `ks_uat` cookie; the key is looked up
+//!   with [`workflow_core::Store::user_by_api_key`] and the user becomes the
+//!   [`workflow_core::Actor`]. A runner acts *assumed* (SPEC section 1) by sending the run
+//!   triggerer's key (or an admin's) with the header `x-ks-assumed: true`; assumed actors can
+//!   report callbacks and write outputs, never approve.
+//! * Errors: every failure is an [`ApiError`] whose code comes from
+//!   [`workflow_core::Error::code`] (the one mapping), rendered by the outermost middleware as
+//!   `{detail, code, request_id}` with an `x-request-id` header (taken from the request when
+//!   given, else generated). Axum's own rejections, unknown routes, wrong methods and panics
+//!   (a catch-panic layer, plus the blocking pool's `JoinError`) come out in the same shape.
+//! * One `tracing` span per request (`method`, `path`, `request_id`, `status`, `latency_us`).
+//! * `GET /openapi.json` serves an OpenAPI 3 document generated from the handlers' and wire
+//!   types' annotations (utoipa), so it cannot drift from what is served.
+//!
+//! ## Mounting the router
+//!
+//! ```
+//! use std::sync::Arc;
+//! use workflow_core::Engine;
+//! use workflow_http::{router, HttpConfig};
+//! use workflow_store_memory::MemoryStore;
+//!
+//! let engine = Arc::new(Engine::new(MemoryStore::new()));
+//! let api = router(engine, HttpConfig::default());
+//! // A host merges it into its own app (all routes live under /v1, plus /openapi.json).
+//! let app: axum::Router = axum::Router::new()
+//!     .route("/", axum::routing::get(|| async { "host" }))
+//!     .merge(api);
+//! # let _ = app;
+//! ```
+
+mod error;
+pub mod extract;
+mod handlers;
+mod middleware;
+mod openapi;
+mod render;
+pub mod runner;
+pub mod server;
+pub mod wire;
+
+pub use error::{ApiError, ErrorBody};
+pub use middleware::REQUEST_ID_HEADER;
+pub use openapi::openapi;
+
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::Router;
+use std::sync::Arc;
+use workflow_core::{Engine, Store};
+
+/// Tunables of the router.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Largest accepted request body in bytes; larger → 413 `payload_too_large`.
+    pub body_limit: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            body_limit: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler shares: the engine and the configuration.
+pub struct AppState<S> {
+    /// The engine.
+    pub engine: Arc<Engine<S>>,
+    /// The configuration.
+    pub config: HttpConfig,
+}
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            engine: self.engine.clone(),
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// The API router of SPEC section 7 over `engine`, with its layers (request id, tracing span,
+/// error rendering, catch-panic, body limit). Mount it with [`Router::merge`] or
+/// [`Router::nest`].
+pub fn router<S: Store + 'static>(engine: Arc<Engine<S>>, config: HttpConfig) -> Router {
+    let body_limit = config.body_limit;
+    let state = AppState { engine, config };
+    routes::<S>()
+        .with_state(state)
+        .route("/openapi.json", get(openapi_json))
+        .route("/healthz", get(handlers::healthz))
+        .fallback(handlers::fallback)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a handler panicked");
+                ApiError::internal("the request could not be completed").into_response()
+            },
+        ))
+        .layer(axum::middleware::from_fn(middleware::request_context))
+}
+
+fn routes<S: Store + 'static>() -> Router<AppState<S>> {
+    use handlers::*;
+    Router::new()
+        .route("/v1/workflow-runs", get(list_runs::<S>))
+        .route(
+            "/v1/workflow-runs/{run_id}",
+            get(get_run::<S>)
+                .patch(update_run::<S>)
+                .delete(delete_run::<S>),
+        )
+        .route("/v1/workflow-runs/{run_id}/start", post(start_run::<S>))
+        .route("/v1/workflow-runs/{run_id}/stop", post(stop_run::<S>))
+        .route("/v1/workflow-runs/{run_id}/callback", post(callback::<S>))
+        .route("/v1/workflow-runs/{run_id}/retry", post(retry_run::<S>))
+        .route("/v1/workflow-runs/{run_id}/clone", post(clone_run::<S>))
+        .route(
+            "/v1/workflow-runs/{run_id}/approval",
+            post(approve_run::<S>),
+        )
+        .route("/v1/workflow-runs/{run_id}/inputs", post(add_upload::<S>))
+        .route("/v1/workflow-runs/{run_id}/outputs", post(add_output::<S>))
+        .route(
+            "/v1/workflow-runs/{run_id}/thread-gate",
+            get(thread_gate::<S>),
+        )
+        .route(
+            "/v1/document-versions/{version_id}/ingestion",
+            put(set_ingestion::<S>),
+        )
+        .route("/v1/workflow-definitions", post(create_definition::<S>))
+        .route(
+            "/v1/workflow-definitions/{definition_id}",
+            get(get_definition::<S>),
+        )
+        .route(
+            "/v1/workflow-definitions/{definition_id}/runs",
+            post(create_run::<S>).get(list_definition_runs::<S>),
+        )
+}
+
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(openapi())
+}

@@ -1,0 +1,173 @@
+//! `workflow-server`: the workflow-runs API (SPEC section 7) on an embedded database, with an
+//! optional simulated runner (SPEC section 8). See `--help`.
+
+use clap::{Parser, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use workflow_core::{Dispatcher, Engine, Fixture, Store};
+use workflow_http::runner::{channel, spawn_local_runner, RecordingDispatcher};
+use workflow_http::server::{
+    demo_banner, load_fixture, parse_fixture, serve, shutdown_signal, Maintenance, DEMO_FIXTURE,
+};
+use workflow_http::HttpConfig;
+
+/// Who executes dispatched attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RunnerMode {
+    /// A built-in simulated agent: after --runner-delay-ms it writes one output document and
+    /// reports COMPLETED through the callback path.
+    Local,
+    /// Dispatches are recorded; an outside runner posts the callbacks.
+    None,
+}
+
+/// The workflow-runs API server (wire-compatible with the ksapi 3.18.2 client).
+#[derive(Debug, Parser)]
+#[command(name = "workflow-server", version, about, long_about = None)]
+struct Args {
+    /// SQLite database file (created if missing).
+    #[arg(long, default_value = "./workflow-runs.sqlite")]
+    db: PathBuf,
+    /// Keep everything in memory instead of --db (lost on exit).
+    #[arg(long)]
+    memory: bool,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    listen: SocketAddr,
+    /// Fixture file (tenants, users, knowledge base, definitions) to load before serving;
+    /// loading the same file twice changes nothing.
+    #[arg(long)]
+    fixture: Option<PathBuf>,
+    /// Who executes dispatched attempts.
+    #[arg(long, value_enum, default_value_t = RunnerMode::Local)]
+    runner: RunnerMode,
+    /// How long the local runner takes per attempt, in milliseconds.
+    #[arg(long, default_value_t = 3000)]
+    runner_delay_ms: u64,
+    /// Load the built-in demo fixture and print the users' API keys and examples.
+    #[arg(long)]
+    demo: bool,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    body_limit: usize,
+    /// Period of the outbox relay and deadline reaper, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    maintenance_ms: u64,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("workflow-server: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        if args.memory {
+            run(workflow_store_memory::MemoryStore::new(), &args).await
+        } else {
+            let store = workflow_store_memory::MemoryStore::new();
+            run(store, &args).await
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("workflow-server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
+    let mut fixtures: Vec<Fixture> = Vec::new();
+    if args.demo {
+        fixtures.push(parse_fixture(DEMO_FIXTURE)?);
+    }
+    if let Some(path) = &args.fixture {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        fixtures.push(parse_fixture(&text)?);
+    }
+
+    let (dispatcher, inbox) = channel();
+    let dispatcher: Arc<dyn Dispatcher> = match args.runner {
+        RunnerMode::Local => Arc::new(dispatcher),
+        RunnerMode::None => Arc::new(RecordingDispatcher),
+    };
+    let engine = Arc::new(Engine::new(store).with_dispatcher(dispatcher));
+    for f in &fixtures {
+        let e = engine.clone();
+        let f = f.clone();
+        tokio::task::spawn_blocking(move || load_fixture(&e, &f))
+            .await
+            .map_err(|e| format!("fixture loading panicked: {e}"))??;
+    }
+
+    let runner = match args.runner {
+        RunnerMode::Local => Some(spawn_local_runner(
+            engine.clone(),
+            inbox,
+            Duration::from_millis(args.runner_delay_ms),
+        )),
+        RunnerMode::None => None,
+    };
+    let maintenance = Maintenance::spawn(
+        engine.clone(),
+        Duration::from_millis(args.maintenance_ms.max(10)),
+    );
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("no local address: {e}"))?;
+    let base_url = format!("http://{addr}");
+    if args.demo {
+        if let Some(demo) = fixtures.first() {
+            println!("{}", demo_banner(demo, &base_url));
+        }
+    }
+    tracing::info!(%addr, runner = ?args.runner, "listening");
+    // A line scripts can wait for.
+    println!("workflow-server listening on {base_url}");
+
+    let config = HttpConfig {
+        body_limit: args.body_limit,
+    };
+    let served = serve(engine.clone(), listener, config, shutdown_signal()).await;
+    tracing::info!("no more requests; stopping background tasks");
+    maintenance.stop().await;
+    if let Some(r) = runner {
+        r.abort();
+        let _ = r.await;
+    }
+    // The last reference closes the store (SQLite: the connection is closed on drop).
+    match Arc::try_unwrap(engine) {
+        Ok(engine) => drop(engine),
+        Err(shared) => {
+            tracing::warn!(
+                refs = Arc::strong_count(&shared),
+                "engine still shared at exit"
+            );
+            drop(shared);
+        }
+    }
+    tracing::info!("database closed; bye");
+    served.map_err(|e| format!("server error: {e}"))
+}

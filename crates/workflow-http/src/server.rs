@@ -1,0 +1,210 @@
+//! Pieces of the standalone server (SPEC section 8) that a host can reuse: loading a fixture
+//! file (FIX-1), the background maintenance task (outbox relay and deadline reaper), serving
+//! with graceful shutdown on SIGINT/SIGTERM, and the built-in demo fixture.
+
+use crate::{router, HttpConfig};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use workflow_core::{Engine, Fixture, Store};
+
+/// Parse a fixture file's text (FIX-1).
+pub fn parse_fixture(text: &str) -> Result<Fixture, String> {
+    serde_json::from_str(text).map_err(|e| format!("fixture: {e}"))
+}
+
+/// Load a fixture into the engine; loading the same fixture twice changes nothing (FIX-1).
+pub fn load_fixture<S: Store>(engine: &Engine<S>, fixture: &Fixture) -> Result<(), String> {
+    engine
+        .load_fixture(fixture)
+        .map_err(|e| format!("fixture: {e}"))
+}
+
+/// A background task that relays the outbox to the dispatcher and reaps runs past their
+/// deadline (REAP-1) every `every`, until [`Maintenance::stop`].
+#[derive(Debug)]
+pub struct Maintenance {
+    stop: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+impl Maintenance {
+    /// Start it.
+    pub fn spawn<S: Store + 'static>(engine: Arc<Engine<S>>, every: Duration) -> Self {
+        let (stop, mut stopped) = watch::channel(false);
+        let handle = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => break,
+                    _ = tick.tick() => {}
+                }
+                let engine = engine.clone();
+                let pass = tokio::task::spawn_blocking(move || {
+                    let relayed = engine.relay_outbox();
+                    let reaped = engine.reap_expired();
+                    (relayed, reaped)
+                })
+                .await;
+                match pass {
+                    Ok((relayed, reaped)) => {
+                        match relayed {
+                            Ok(r) if r.failed > 0 => {
+                                tracing::warn!(
+                                    delivered = r.delivered,
+                                    failed = r.failed,
+                                    "outbox relay"
+                                )
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "outbox relay failed"),
+                        }
+                        match reaped {
+                            Ok(ids) if !ids.is_empty() => {
+                                tracing::info!(count = ids.len(), "reaped runs past their deadline")
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "reaper failed"),
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "maintenance pass panicked"),
+                }
+            }
+        });
+        Maintenance { stop, handle }
+    }
+
+    /// Stop it and wait for a pass in progress to finish.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.handle.await;
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        _ = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// Serve the router on `listener` until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve<S: Store + 'static>(
+    engine: Arc<Engine<S>>,
+    listener: TcpListener,
+    config: HttpConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(engine, config);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The built-in demo fixture of `--demo` (FIX-1 shape): tenant `acme` with an owner, an admin
+/// and two users with grants, folders, documents, a data source, and two definitions (one
+/// requiring approval).
+pub const DEMO_FIXTURE: &str = include_str!("demo_fixture.json");
+
+/// The banner `--demo` prints: users and keys, and copy-paste examples (curl and ksapi).
+pub fn demo_banner(fixture: &Fixture, base_url: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "\nworkflow-server demo: serving on {base_url}\n");
+    let _ = writeln!(out, "Users of tenant \"acme\" (API keys):");
+    for u in &fixture.users {
+        let grants = if u.grants.is_empty() {
+            "everything (role)".to_owned()
+        } else {
+            u.grants
+                .iter()
+                .map(|g| format!("{} {}", g.capability.as_str(), g.path))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "  {:<16} {:<6} {:<22} {}",
+            format!("{} {}", u.first_name, u.last_name),
+            u.role.as_str(),
+            u.api_key.clone().unwrap_or_default(),
+            grants
+        );
+    }
+    let _ = writeln!(out, "\nWorkflow definitions:");
+    for d in &fixture.definitions {
+        let _ = writeln!(
+            out,
+            "  {}  {:<10} approval_required={}",
+            d.id, d.name, d.approval_required
+        );
+    }
+    let key = fixture
+        .users
+        .iter()
+        .find_map(|u| u.api_key.clone())
+        .unwrap_or_default();
+    let def = fixture
+        .definitions
+        .iter()
+        .find(|d| d.approval_required)
+        .or(fixture.definitions.first())
+        .map(|d| d.id.to_string())
+        .unwrap_or_default();
+    let doc = fixture
+        .path_parts
+        .iter()
+        .filter(|p| p.kind == workflow_core::PathPartKind::Document && !p.versions.is_empty())
+        .min_by_key(|p| p.name != "spec.md")
+        .map(|p| p.id.to_string())
+        .unwrap_or_default();
+    let _ = write!(
+        out,
+        r#"
+Try it with curl:
+  curl -s -X POST -H 'Authorization: Bearer {key}' \
+       -F 'input_scope=["{doc}"]' -F name=first-run \
+       {base_url}/v1/workflow-definitions/{def}/runs
+  curl -s -X POST -H 'Authorization: Bearer {key}' {base_url}/v1/workflow-runs/<run id>/start
+  curl -s -H 'Authorization: Bearer {key}' {base_url}/v1/workflow-runs/<run id>
+
+Or with the Python client (pip install ksapi==3.18.2):
+  python3 - <<'PY'
+  import json, time, ksapi
+  api = ksapi.ApiClient(ksapi.Configuration(host="{base_url}", access_token="{key}"))
+  defs, runs = ksapi.WorkflowDefinitionsApi(api), ksapi.WorkflowRunsApi(api)
+  run = defs.create_workflow_run("{def}", input_scope=json.dumps(["{doc}"]))
+  runs.start_workflow_run(run.id)
+  while (run := runs.get_workflow_run(run.id)).execution_state.value == "IN_PROGRESS":
+      time.sleep(0.5)
+  print(run.execution_state, run.approval_state, [a.name for a in run.outputs.assets])
+  run = runs.set_workflow_run_approval(run.id, ksapi.SetWorkflowRunApprovalRequest(state="approved"))
+  print(run.approval_state)
+  PY
+
+OpenAPI document: {base_url}/openapi.json    Stop with Ctrl-C.
+"#
+    );
+    out
+}
