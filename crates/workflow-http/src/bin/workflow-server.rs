@@ -80,7 +80,12 @@ fn main() -> std::process::ExitCode {
         if args.memory {
             run(workflow_store_memory::MemoryStore::new(), &args).await
         } else {
-            let store = workflow_store_memory::MemoryStore::new();
+            let db = args.db.clone();
+            let store =
+                tokio::task::spawn_blocking(move || workflow_store_sqlite::SqliteStore::open(&db))
+                    .await
+                    .map_err(|e| format!("opening the database panicked: {e}"))?
+                    .map_err(|e| format!("cannot open {}: {e}", args.db.display()))?;
             run(store, &args).await
         }
     });
