@@ -65,7 +65,7 @@ fn storm(engine: &Engine<SqliteStore>, seed: u64) {
             .start_run(&user, run.id, StartRun::default())
             .unwrap();
         ack(&run);
-        let run = match rng.below(3) {
+        let mut run = match rng.below(3) {
             0 => engine.stop_run(&user, run.id).unwrap(),
             n => {
                 let status = if n == 1 {
@@ -83,9 +83,9 @@ fn storm(engine: &Engine<SqliteStore>, seed: u64) {
         };
         ack(&run);
         if run.execution_state == ExecutionState::Failed && rng.below(2) == 0 {
-            let run = engine.retry_run(&user, run.id).unwrap();
+            run = engine.retry_run(&user, run.id).unwrap();
             ack(&run);
-            let run = engine.stop_run(&user, run.id).unwrap();
+            run = engine.stop_run(&user, run.id).unwrap();
             ack(&run);
         }
         if rng.below(4) == 0 {
@@ -128,7 +128,8 @@ fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
             let mut lines = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if line == "READY" {
+                // The harness may print "test kill_child_storm ... " before the first line.
+                if line.ends_with("READY") {
                     let _ = ready_tx.send(());
                 }
                 lines.push(line);
@@ -146,7 +147,8 @@ fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
 
         let store = SqliteStore::open(&path).unwrap();
         for line in &lines {
-            let parts: Vec<&str> = line.split(' ').collect();
+            let start = line.find("ACK ").or_else(|| line.find("DEL ")).unwrap_or(0);
+            let parts: Vec<&str> = line[start..].split(' ').collect();
             match parts.as_slice() {
                 ["ACK", id, version, state] => {
                     let id = RunId(id.parse().unwrap());
