@@ -1128,3 +1128,427 @@ mod tests {
         assert_eq!(m.runs.len(), 1);
     }
 }
+
+// ------------------------------------------------------------------------------ driving an engine
+
+/// Drives a real [`workflow_core::Engine`] (inside a [`crate::world::World`]) with model
+/// [`Op`]s and translates its answers into [`Expected`] terms, so that a test compares
+/// `driver.observe(op, actor)` with `model.apply(op, actor)`. Also captures the store's state of
+/// every run for the step invariants ([`StoreState`], [`check_step`]).
+pub struct Driver<S: workflow_core::Store> {
+    /// The engine and its tenant.
+    pub world: crate::world::World<S>,
+    /// Engine id of each model run, in creation order.
+    pub ids: Vec<workflow_core::RunId>,
+    /// Upload version ids of each model run, in the order they were added.
+    pub uploads: Vec<Vec<workflow_core::PathPartId>>,
+    /// The full run the last successful call answered with (for replay comparisons).
+    pub last_run: Option<workflow_core::Run>,
+    unknown: workflow_core::RunId,
+    fresh: u64,
+}
+
+/// Everything the store holds about the known runs: rows, histories, outboxes, folders.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreState {
+    /// The live row of each run (`None` once deleted).
+    pub runs: Vec<Option<workflow_core::Run>>,
+    /// The history of each run.
+    pub histories: Vec<Vec<workflow_core::HistoryRecord>>,
+    /// The outbox entries of each run.
+    pub outboxes: Vec<Vec<workflow_core::OutboxEntry>>,
+    /// The run folder subtree of each run.
+    pub folders: Vec<Vec<workflow_core::PathPart>>,
+}
+
+/// The view of an engine run.
+pub fn view_of(run: &workflow_core::Run) -> RunView {
+    let error = run.error.as_deref().map(|e| match e {
+        workflow_core::rules::STOPPED_BY_USER => FailReason::Stopped,
+        workflow_core::rules::TIMED_OUT => FailReason::TimedOut,
+        e if e.starts_with("Upload ") => FailReason::UploadFailed,
+        _ => FailReason::Callback,
+    });
+    RunView {
+        execution_state: run.execution_state,
+        approval_state: run.approval_state,
+        attempt: run.attempt,
+        has_snapshot: run.snapshot.is_some(),
+        version: run.version,
+        error,
+    }
+}
+
+impl<S: workflow_core::Store> Driver<S> {
+    /// A fresh world on `store`.
+    pub fn new(store: S) -> Self {
+        Driver {
+            world: crate::world::World::new(store),
+            ids: Vec::new(),
+            uploads: Vec::new(),
+            last_run: None,
+            unknown: workflow_core::RunId(workflow_core::uuid::Uuid::from_u128(0xdead_beef)),
+            fresh: 0,
+        }
+    }
+
+    fn id(&self, run: usize) -> workflow_core::RunId {
+        self.ids.get(run).copied().unwrap_or(self.unknown)
+    }
+
+    fn index_of(&mut self, id: workflow_core::RunId) -> usize {
+        match self.ids.iter().position(|i| *i == id) {
+            Some(i) => i,
+            None => {
+                self.ids.push(id);
+                self.uploads.push(Vec::new());
+                let versions = self.current_uploads(id);
+                if let Some(u) = self.uploads.last_mut() {
+                    *u = versions;
+                }
+                self.ids.len() - 1
+            }
+        }
+    }
+
+    /// The upload version ids of a live run, in name (= addition) order.
+    fn current_uploads(&self, id: workflow_core::RunId) -> Vec<workflow_core::PathPartId> {
+        let e = &self.world.engine;
+        let t = self.world.tenant;
+        let Ok(Some(run)) = e.store().load_run(t, id) else {
+            return Vec::new();
+        };
+        let docs = e.documents_in(t, run.folders.inputs_id).unwrap_or_default();
+        docs.iter()
+            .filter_map(|d| e.store().children(t, d.id).ok()?.first().map(|v| v.id))
+            .collect()
+    }
+
+    fn name(&mut self, choice: NameChoice) -> Option<String> {
+        match choice {
+            NameChoice::Default => None,
+            NameChoice::Pool(n) => Some(format!("name-{n}")),
+            NameChoice::Fresh => {
+                self.fresh += 1;
+                Some(format!("fresh-{}", self.fresh))
+            }
+            NameChoice::Invalid => Some("bad/name".into()),
+        }
+    }
+
+    fn answer(&mut self, r: workflow_core::Result<workflow_core::Run>) -> Expected {
+        match r {
+            Ok(run) => {
+                let i = self.index_of(run.id);
+                let view = view_of(&run);
+                self.last_run = Some(run);
+                Expected::Run { run: i, view }
+            }
+            Err(e) => Expected::Error(e.code()),
+        }
+    }
+
+    /// Do `op` as `actor` on the engine and describe its answer in model terms.
+    pub fn observe(&mut self, op: &Op, actor: ActorKind) -> Expected {
+        use workflow_core::*;
+        self.last_run = None;
+        let Some(a) = self.world.actor(actor.vector_name()) else {
+            return Expected::Error(ErrorCode::InternalError);
+        };
+        let w = &self.world;
+        let e = &w.engine;
+        match op {
+            Op::Create {
+                def,
+                name,
+                uploads,
+                auto_start,
+                idempotency_key,
+            } => {
+                let def = match def {
+                    DefKind::Approval => w.def.id,
+                    DefKind::Plain => w.def_plain.id,
+                };
+                let cmd = CreateRun {
+                    name: self.name(*name),
+                    idempotency_key: idempotency_key.map(|k| format!("key-{k}")),
+                    auto_start: *auto_start,
+                    uploads: uploads
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| NewUpload {
+                            name: format!("u{i:02}"),
+                            ingestion: *s,
+                        })
+                        .collect(),
+                    ..CreateRun::default()
+                };
+                let r = self.world.engine.create_run(&a, def, cmd);
+                self.answer(r)
+            }
+            Op::Get { run } => {
+                let r = e.get_run(&a, self.id(*run));
+                self.answer(r)
+            }
+            Op::ThreadMessage { run } => {
+                let r = e.check_thread_message(&a, self.id(*run));
+                self.answer(r)
+            }
+            Op::Update { run, name } => {
+                let id = self.id(*run);
+                let cmd = UpdateRun {
+                    name: name.and_then(|n| self.name(n)),
+                    ..UpdateRun::default()
+                };
+                let r = self.world.engine.update_run(&a, id, cmd);
+                self.answer(r)
+            }
+            Op::Start { run } => {
+                let r = e.start_run(&a, self.id(*run), StartRun::default());
+                self.answer(r)
+            }
+            Op::Stop { run } => {
+                let r = e.stop_run(&a, self.id(*run));
+                self.answer(r)
+            }
+            Op::Callback {
+                run,
+                status,
+                attempt,
+                error_too_long,
+            } => {
+                let error = match (error_too_long, status) {
+                    (true, _) => Some("x".repeat(8193)),
+                    (false, CallbackStatus::Failed) => Some("boom".into()),
+                    (false, CallbackStatus::Completed) => None,
+                };
+                let cmd = Callback {
+                    status: *status,
+                    error,
+                    attempt: *attempt,
+                };
+                match e.callback(&a, self.id(*run), cmd) {
+                    Ok(res) => {
+                        let view = view_of(&res.run);
+                        self.last_run = Some(res.run);
+                        Expected::Callback {
+                            answer: res.outcome,
+                            view,
+                        }
+                    }
+                    Err(err) => Expected::Error(err.code()),
+                }
+            }
+            Op::Retry { run } => {
+                let r = e.retry_run(&a, self.id(*run));
+                self.answer(r)
+            }
+            Op::Clone {
+                run,
+                include_inputs,
+            } => {
+                let cmd = CloneRun {
+                    include_inputs: *include_inputs,
+                };
+                let r = e.clone_run(&a, self.id(*run), cmd);
+                self.answer(r)
+            }
+            Op::Approve { run, approved } => {
+                let cmd = Approve {
+                    state: if *approved {
+                        ApprovalState::Approved
+                    } else {
+                        ApprovalState::Pending
+                    },
+                    reason: None,
+                };
+                let r = e.approve_run(&a, self.id(*run), cmd);
+                self.answer(r)
+            }
+            Op::Delete { run } => match e.delete_run(&a, self.id(*run)) {
+                Ok(()) => Expected::Deleted,
+                Err(err) => Expected::Error(err.code()),
+            },
+            Op::AddUpload { run, ingestion } => {
+                let id = self.id(*run);
+                let n = self.uploads.get(*run).map_or(0, Vec::len);
+                let upload = NewUpload {
+                    name: format!("u{n:02}"),
+                    ingestion: *ingestion,
+                };
+                match e.add_upload(&a, id, upload) {
+                    Ok((r, doc)) => {
+                        let version = e
+                            .store()
+                            .children(w.tenant, doc.id)
+                            .ok()
+                            .and_then(|c| c.first().map(|v| v.id));
+                        if let (Some(v), Some(list)) = (version, self.uploads.get_mut(*run)) {
+                            list.push(v);
+                        }
+                        self.answer(Ok(r))
+                    }
+                    Err(err) => Expected::Error(err.code()),
+                }
+            }
+            Op::SetIngestion {
+                run,
+                upload,
+                status,
+            } => {
+                let version = self
+                    .uploads
+                    .get(*run)
+                    .and_then(|u| u.get(*upload))
+                    .copied()
+                    .unwrap_or(PathPartId(uuid::Uuid::from_u128(0xfeed)));
+                let r = e.set_upload_ingestion(w.tenant, version, *status);
+                self.answer(r)
+            }
+            Op::AdvanceClock { seconds } => {
+                w.clock
+                    .advance(chrono::Duration::seconds(i64::from(*seconds)));
+                Expected::Done
+            }
+            Op::Reap => match e.reap_expired() {
+                Ok(ids) => {
+                    let mut idx: Vec<usize> = ids.into_iter().map(|i| self.index_of(i)).collect();
+                    idx.sort_unstable();
+                    Expected::Reaped(idx)
+                }
+                Err(err) => Expected::Error(err.code()),
+            },
+            Op::List => {
+                let q = ListRuns {
+                    limit: 100,
+                    ..ListRuns::default()
+                };
+                match e.list_runs(&a, q) {
+                    Ok(page) if page.total != page.items.len() as u64 => {
+                        Expected::Error(ErrorCode::InternalError)
+                    }
+                    Ok(page) => {
+                        let mut idx: Vec<usize> =
+                            page.items.iter().map(|r| self.index_of(r.id)).collect();
+                        idx.sort_unstable();
+                        Expected::Listed(idx)
+                    }
+                    Err(err) => Expected::Error(err.code()),
+                }
+            }
+        }
+    }
+
+    /// What the store holds about every known run now.
+    pub fn state(&self) -> StoreState {
+        let s = self.world.engine.store();
+        let t = self.world.tenant;
+        let mut out = StoreState {
+            runs: Vec::new(),
+            histories: Vec::new(),
+            outboxes: Vec::new(),
+            folders: Vec::new(),
+        };
+        for id in &self.ids {
+            out.runs.push(s.load_run(t, *id).ok().flatten());
+            out.histories.push(s.history(t, *id).unwrap_or_default());
+            out.outboxes
+                .push(s.outbox_for_run(t, *id).unwrap_or_default());
+            out.folders
+                .push(s.descendants(t, (*id).into()).unwrap_or_default());
+        }
+        out
+    }
+}
+
+/// Checks the invariants of one step from `before` to `after` (both taken with
+/// [`Driver::state`]; `after` may know more runs). `retried` is the run a Retry or a callback
+/// was aimed at, the only one allowed to leave FAILED; `refused` says the call was refused.
+///
+/// * ERR-2: a refused call changes nothing (rows, histories, outboxes, folders).
+/// * Section 2: COMPLETED stays COMPLETED; FAILED leaves only by Retry (to IN_PROGRESS).
+/// * Versions only grow.
+/// * AUDIT-1: each history is seq 1..=n, chained `from` = previous `to`, starting from nothing;
+///   a live run's version is its last seq; a deleted run's last record goes to nothing.
+/// * SNAP-7: a snapshot, once written, never changes.
+/// * CONC-5: an IN_PROGRESS run has a dispatch of its current attempt in the outbox.
+pub fn check_step(
+    before: &StoreState,
+    after: &StoreState,
+    refused: bool,
+    retried: Option<usize>,
+) -> Result<(), String> {
+    use workflow_core::ExecutionState as S;
+    if refused {
+        let n = before.runs.len();
+        let same = before.runs[..] == after.runs[..n]
+            && before.histories[..] == after.histories[..n]
+            && before.outboxes[..] == after.outboxes[..n]
+            && before.folders[..] == after.folders[..n];
+        if !same {
+            return Err("ERR-2: a refused call changed the store".into());
+        }
+    }
+    for (i, (b, a)) in before.runs.iter().zip(&after.runs).enumerate() {
+        let (Some(b), Some(a)) = (b, a) else {
+            if b.is_none() && a.is_some() {
+                return Err(format!("run {i}: a deleted run came back"));
+            }
+            continue;
+        };
+        match (b.execution_state, a.execution_state) {
+            (S::Completed, s) if s != S::Completed => {
+                return Err(format!("run {i}: COMPLETED became {s}"))
+            }
+            (S::Failed, S::InProgress) if retried == Some(i) => {}
+            (S::Failed, s) if s != S::Failed => {
+                return Err(format!("run {i}: FAILED became {s} without a retry"))
+            }
+            _ => {}
+        }
+        if a.version < b.version {
+            return Err(format!(
+                "run {i}: version went {} -> {}",
+                b.version, a.version
+            ));
+        }
+        if b.snapshot.is_some() && a.snapshot != b.snapshot {
+            return Err(format!("SNAP-7: run {i}: the snapshot changed"));
+        }
+    }
+    for (i, h) in after.histories.iter().enumerate() {
+        let mut prev = None;
+        for (k, r) in h.iter().enumerate() {
+            if r.seq != k as u64 + 1 || r.from != prev {
+                return Err(format!(
+                    "AUDIT-1: run {i}: history gap or break at {k}: {h:?}"
+                ));
+            }
+            prev = r.to;
+        }
+        match &after.runs[i] {
+            Some(run) if h.last().map(|r| r.seq) != Some(run.version) => {
+                return Err(format!(
+                    "AUDIT-1: run {i}: version {} vs history {}",
+                    run.version,
+                    h.len()
+                ))
+            }
+            None if h.last().is_some_and(|r| r.to.is_some()) => {
+                return Err(format!("AUDIT-1: run {i}: deleted but history ends alive"))
+            }
+            _ => {}
+        }
+    }
+    for (i, run) in after.runs.iter().enumerate() {
+        let Some(run) = run else { continue };
+        if run.execution_state == S::InProgress
+            && !after.outboxes[i].iter().any(|e| {
+                matches!(&e.message, workflow_core::OutboxMessage::Dispatch(d) if d.key.attempt == run.attempt)
+            })
+        {
+            return Err(format!("CONC-5: run {i} IN_PROGRESS without a dispatch of attempt {}", run.attempt));
+        }
+    }
+    Ok(())
+}

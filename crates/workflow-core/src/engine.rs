@@ -541,6 +541,7 @@ impl<S: Store> Engine<S> {
 
     /// Start a draft run (START-1..8).
     pub fn start_run(&self, actor: &Actor, run_id: RunId, cmd: StartRun) -> Result<Run> {
+        cmd.validate()?;
         self.on_run_as(actor, run_id, |ctx, run, def| {
             let facts = if run.execution_state == ExecutionState::NotStarted {
                 self.start_facts(run, def)?
@@ -560,6 +561,7 @@ impl<S: Store> Engine<S> {
 
     /// A runner's terminal report (CB-1..7).
     pub fn callback(&self, actor: &Actor, run_id: RunId, cmd: Callback) -> Result<CallbackResult> {
+        cmd.validate()?;
         let grants = self.grants_of(actor)?;
         let grace = self.config.grace;
         let (run, outcome) =
@@ -599,6 +601,7 @@ impl<S: Store> Engine<S> {
 
     /// Approve a completed run and its outputs (APPROVE-1..5).
     pub fn approve_run(&self, actor: &Actor, run_id: RunId, cmd: Approve) -> Result<Run> {
+        cmd.validate()?;
         self.on_run_as(actor, run_id, |ctx, run, def| {
             let outputs = if run.execution_state == ExecutionState::Completed {
                 self.documents_in(run.tenant_id, run.folders.outputs_id)?

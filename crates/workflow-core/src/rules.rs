@@ -540,6 +540,18 @@ pub struct StartRun {
     pub user_message: Option<String>,
 }
 
+impl StartRun {
+    /// Field checks, decided before the run is looked up (VIS-1: a bad body answers the same
+    /// for a hidden run as for an unknown one).
+    pub fn validate(&self) -> Result<()> {
+        validate_len(
+            "user_message",
+            self.user_message.as_deref(),
+            MAX_USER_MESSAGE_LEN,
+        )
+    }
+}
+
 fn dispatch_of(run: &Run) -> Result<OutboxMessage> {
     let snapshot = run
         .snapshot
@@ -588,11 +600,7 @@ pub fn decide_start(
     facts: &StartFacts,
     thread_id: Uuid,
 ) -> Result<Decision> {
-    validate_len(
-        "user_message",
-        cmd.user_message.as_deref(),
-        MAX_USER_MESSAGE_LEN,
-    )?;
+    cmd.validate()?;
     require_manage(ctx.access(run, def), run, "start")?;
     match run.execution_state {
         ExecutionState::InProgress => return Ok(Decision::Unchanged),
@@ -704,6 +712,13 @@ pub struct Callback {
     pub attempt: Option<u32>,
 }
 
+impl Callback {
+    /// Field checks, decided before the run is looked up (VIS-1).
+    pub fn validate(&self) -> Result<()> {
+        validate_len("error", self.error.as_deref(), MAX_ERROR_LEN)
+    }
+}
+
 /// Callback (CB-1..7). The order of checks: fields, permission (CB-6), never started (CB-5),
 /// stale attempt (CB-4), already terminal (CB-3), then the write (CB-1, CB-2, CB-7).
 pub fn decide_callback(
@@ -712,7 +727,7 @@ pub fn decide_callback(
     def: &Definition,
     cmd: &Callback,
 ) -> Result<(Decision, CallbackOutcome)> {
-    validate_len("error", cmd.error.as_deref(), MAX_ERROR_LEN)?;
+    cmd.validate()?;
     require_manage(ctx.access(run, def), run, "report on")?;
     if matches!(
         run.execution_state,
@@ -829,6 +844,16 @@ pub struct Approve {
     pub reason: Option<String>,
 }
 
+impl Approve {
+    /// APPROVE-1 field checks, decided before the run is looked up (VIS-1).
+    pub fn validate(&self) -> Result<()> {
+        if self.state != ApprovalState::Approved {
+            return Err(Error::invalid("state", "must be \"approved\""));
+        }
+        validate_len("reason", self.reason.as_deref(), MAX_REASON_LEN)
+    }
+}
+
 /// Approval (APPROVE-1..5): every output document, then the run, in one commit.
 pub fn decide_approve(
     ctx: &Ctx<'_>,
@@ -837,10 +862,7 @@ pub fn decide_approve(
     cmd: &Approve,
     outputs: &[PathPart],
 ) -> Result<Decision> {
-    if cmd.state != ApprovalState::Approved {
-        return Err(Error::invalid("state", "must be \"approved\""));
-    }
-    validate_len("reason", cmd.reason.as_deref(), MAX_REASON_LEN)?;
+    cmd.validate()?;
     let access = ctx.access(run, def);
     require_read(access, run)?;
     if !access.approve {
@@ -1082,10 +1104,11 @@ pub fn decide_add_output(
 // ------------------------------------------------------------------------------------------ reap
 
 /// Deadline reaping (REAP-1, REAP-2): idempotent; anything but an expired IN_PROGRESS run is
-/// left alone.
+/// left alone. `deadline_at` is the attempt's start + duration + grace, and REAP-1 reaps an
+/// attempt that started *more than* duration + grace ago: strictly after the deadline.
 pub fn decide_reap(now: Timestamp, run: &Run) -> Decision {
     let expired = run.execution_state == ExecutionState::InProgress
-        && run.deadline_at.is_some_and(|d| d <= now);
+        && run.deadline_at.is_some_and(|d| d < now);
     if !expired {
         return Decision::Unchanged;
     }

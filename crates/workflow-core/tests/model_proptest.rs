@@ -1,0 +1,381 @@
+//! Property test: random sequences of every operation by random actors, run on the engine over
+//! the memory store and on the reference model (`workflow_conformance::model`), compared after
+//! every step.
+//!
+//! Operations: create (with uploads, auto-start, pool names, idempotency keys), get, update,
+//! start, stop, callback COMPLETED/FAILED with no attempt, the current one or a stale/future
+//! one, retry, clone, approve, delete, add upload, ingestion status changes, the thread gate,
+//! clock jumps (landing on and around attempt deadlines), reaper sweeps and listing.
+//!
+//! After every step:
+//! * the engine's answer equals the model's (every rule of SPEC section 3: VIS-1, VIS-2,
+//!   CREATE-1, CREATE-3, CREATE-4, CREATE-6, UPDATE-1..4, START-1..5, STOP-1, STOP-2, STOP-4,
+//!   CB-1..7, RETRY-1..3, CLONE-1, CLONE-3, CLONE-4, APPROVE-1, APPROVE-2, APPROVE-4,
+//!   APPROVE-5, DELETE-1..3, SYNC-1..4, THREAD-1, REAP-1, LIST-1);
+//! * each run's history length equals the model's count of committed transitions (AUDIT-1);
+//! * terminal states stay terminal: COMPLETED forever, FAILED left only by retry (section 2);
+//! * versions only grow; history has no gaps (seq 1..=version, chained from/to) (AUDIT-1, CONC-1);
+//! * a refused command changes nothing: rows, history, outbox, folders (ERR-2);
+//! * a snapshot never changes (SNAP-7); an IN_PROGRESS run has its dispatch queued (CONC-5);
+//! * a call that wrote nothing (START-2 start on IN_PROGRESS, STOP-2 stop on a terminal run,
+//!   CB-3 callback on a terminal run, CB-4 stale callback, APPROVE-4 approve on approved,
+//!   CREATE-6 create with the same idempotency key, reads) gives the same answer, the same
+//!   run, and writes nothing when replayed.
+//!
+//! Cases: `PROPTEST_CASES` (default 256, a few seconds).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use proptest::prelude::*;
+use workflow_conformance::model::{
+    check_step, ActorKind, DefKind, Driver, Expected, Model, NameChoice, Op,
+};
+use workflow_core::{CallbackStatus, Ingestion};
+use workflow_store_memory::MemoryStore;
+
+/// Generated run indices are resolved against the runs that exist at that step
+/// ([`resolve`]): `UNKNOWN_RUN` stands for an id nobody knows, anything else picks an existing
+/// run (deleted ones included).
+const RUNS: usize = 64;
+const UNKNOWN_RUN: usize = RUNS - 1;
+
+fn actor() -> impl Strategy<Value = ActorKind> {
+    prop_oneof![
+        3 => Just(ActorKind::Triggerer),
+        2 => Just(ActorKind::TriggererAssumed),
+        2 => Just(ActorKind::Owner),
+        1 => Just(ActorKind::Admin),
+        1 => Just(ActorKind::UserRead),
+        1 => Just(ActorKind::UserReadWrite),
+        1 => Just(ActorKind::UserNoGrant),
+        1 => Just(ActorKind::OtherTenantOwner),
+        2 => Just(ActorKind::Triggerer),
+    ]
+}
+
+fn ingestion() -> impl Strategy<Value = Ingestion> {
+    prop_oneof![
+        1 => Just(Ingestion::Pending),
+        1 => Just(Ingestion::Processing),
+        2 => Just(Ingestion::Completed),
+        1 => Just(Ingestion::Failed),
+    ]
+}
+
+fn name() -> impl Strategy<Value = NameChoice> {
+    prop_oneof![
+        3 => Just(NameChoice::Default),
+        3 => (0u8..3).prop_map(NameChoice::Pool),
+        1 => Just(NameChoice::Fresh),
+        1 => Just(NameChoice::Invalid),
+    ]
+}
+
+fn create() -> impl Strategy<Value = Op> {
+    (
+        prop_oneof![3 => Just(DefKind::Approval), 1 => Just(DefKind::Plain)],
+        name(),
+        prop_oneof![
+            3 => Just(Vec::new()),
+            1 => prop::collection::vec(ingestion(), 1..3),
+        ],
+        any::<bool>(),
+        prop::option::weighted(0.4, 0u8..2),
+    )
+        .prop_map(
+            |(def, name, uploads, auto_start, idempotency_key)| Op::Create {
+                def,
+                name,
+                uploads,
+                auto_start,
+                idempotency_key,
+            },
+        )
+}
+
+/// A sequence: one to three creates by the triggerer, then any operations by any actors.
+fn sequence() -> impl Strategy<Value = Vec<(Op, ActorKind)>> {
+    (
+        prop::collection::vec(create(), 1..4),
+        prop::collection::vec((op(), actor()), 1..40),
+    )
+        .prop_map(|(creates, mut steps)| {
+            let mut all: Vec<(Op, ActorKind)> = creates
+                .into_iter()
+                .map(|c| (c, ActorKind::Triggerer))
+                .collect();
+            all.append(&mut steps);
+            all
+        })
+}
+
+/// Every operation of the model, weighted towards the lifecycle ones.
+fn op() -> impl Strategy<Value = Op> {
+    let run = 0..RUNS;
+    prop_oneof![
+        3 => create(),
+        1 => run.clone().prop_map(|run| Op::Get { run }),
+        1 => (run.clone(), prop::option::weighted(0.9, name()))
+            .prop_map(|(run, name)| Op::Update { run, name }),
+        4 => run.clone().prop_map(|run| Op::Start { run }),
+        2 => run.clone().prop_map(|run| Op::Stop { run }),
+        4 => (
+            run.clone(),
+            prop_oneof![Just(CallbackStatus::Completed), Just(CallbackStatus::Failed)],
+            prop::option::weighted(0.5, 0u32..4),
+            prop::bool::weighted(0.05),
+        )
+            .prop_map(|(run, status, attempt, error_too_long)| Op::Callback {
+                run,
+                status,
+                attempt,
+                error_too_long,
+            }),
+        2 => run.clone().prop_map(|run| Op::Retry { run }),
+        1 => (run.clone(), any::<bool>())
+            .prop_map(|(run, include_inputs)| Op::Clone { run, include_inputs }),
+        2 => (run.clone(), prop::bool::weighted(0.9))
+            .prop_map(|(run, approved)| Op::Approve { run, approved }),
+        1 => run.clone().prop_map(|run| Op::Delete { run }),
+        1 => (run.clone(), ingestion()).prop_map(|(run, ingestion)| Op::AddUpload { run, ingestion }),
+        3 => (run.clone(), 0usize..3, ingestion())
+            .prop_map(|(run, upload, status)| Op::SetIngestion { run, upload, status }),
+        1 => run.clone().prop_map(|run| Op::ThreadMessage { run }),
+        2 => prop_oneof![Just(1u32), Just(59), Just(60), Just(330), Just(600), Just(659), Just(660), Just(661), Just(5000)]
+            .prop_map(|seconds| Op::AdvanceClock { seconds }),
+        2 => Just(Op::Reap),
+        1 => Just(Op::List),
+    ]
+}
+
+/// Points a generated op at an existing run (or at an unknown id).
+fn resolve(op: &Op, runs: usize) -> Op {
+    let mut op = op.clone();
+    let pick = |r: &mut usize| {
+        *r = if runs == 0 || *r == UNKNOWN_RUN {
+            runs + 1
+        } else {
+            *r % runs
+        }
+    };
+    match &mut op {
+        Op::Get { run }
+        | Op::Update { run, .. }
+        | Op::Start { run }
+        | Op::Stop { run }
+        | Op::Callback { run, .. }
+        | Op::Retry { run }
+        | Op::Clone { run, .. }
+        | Op::Approve { run, .. }
+        | Op::Delete { run }
+        | Op::AddUpload { run, .. }
+        | Op::SetIngestion { run, .. }
+        | Op::ThreadMessage { run } => pick(run),
+        Op::Create { .. } | Op::AdvanceClock { .. } | Op::Reap | Op::List => {}
+    }
+    op
+}
+
+/// The run a step may move out of FAILED (a Retry's target).
+fn retry_target(op: &Op) -> Option<usize> {
+    match op {
+        Op::Retry { run } => Some(*run),
+        _ => None,
+    }
+}
+
+/// Runs one sequence; returns the first disagreement.
+fn run_sequence(steps: &[(Op, ActorKind)]) -> Result<(), String> {
+    let mut driver = Driver::new(MemoryStore::new());
+    let mut model = Model::new();
+    for (n, (op, actor)) in steps.iter().enumerate() {
+        let op = &resolve(op, model.runs.len());
+        let at = |msg: String| format!("step {n}: {op:?} by {actor:?}: {msg}");
+        let before = driver.state();
+        let transitions_before = model.total_transitions();
+        let runs_before = model.runs.len();
+        let expected = model.apply(op, *actor);
+        let got = driver.observe(op, *actor);
+        if got != expected {
+            return Err(at(format!("engine {got:?}, model {expected:?}")));
+        }
+        let after = driver.state();
+        let refused = matches!(expected, Expected::Error(_));
+        check_step(&before, &after, refused, retry_target(op)).map_err(at)?;
+        for (i, m) in model.runs.iter().enumerate() {
+            let h = after.histories.get(i).map_or(0, Vec::len) as u64;
+            if h != m.transitions {
+                return Err(at(format!(
+                    "run {i}: {h} history records, model {}",
+                    m.transitions
+                )));
+            }
+        }
+        // Replays of a call that wrote nothing give the same answer and write nothing.
+        let wrote =
+            model.total_transitions() != transitions_before || model.runs.len() != runs_before;
+        let replayable = !refused && !wrote && !matches!(op, Op::AdvanceClock { .. });
+        if replayable {
+            let first_run = driver.last_run.clone();
+            let again_model = model.apply(op, *actor);
+            let again = driver.observe(op, *actor);
+            if again != expected || again_model != expected {
+                return Err(at(format!(
+                    "replay answered {again:?} (model {again_model:?})"
+                )));
+            }
+            if driver.last_run != first_run {
+                return Err(at("replay answered a different run".into()));
+            }
+            if driver.state() != after {
+                return Err(at("replay of an unchanged call wrote something".into()));
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// CONC-1, AUDIT-1, ERR-2, STOP-2, CB-3, CB-4, START-2, CREATE-6, APPROVE-4, SNAP-7,
+    /// CONC-5 and every rule the model encodes: engine and model agree on random sequences.
+    #[test]
+    fn engine_matches_model_on_random_sequences(
+        steps in sequence()
+    ) {
+        if let Err(e) = run_sequence(&steps) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+/// REAP-1: a clock that lands exactly on the deadline does not reap (the attempt started exactly
+/// duration + grace ago, not more); one second later it does, and the run can be retried.
+#[test]
+fn reap_1_deadline_boundary() {
+    let t = ActorKind::Triggerer;
+    let create = Op::Create {
+        def: DefKind::Approval,
+        name: NameChoice::Default,
+        uploads: vec![],
+        auto_start: false,
+        idempotency_key: None,
+    };
+    let steps = vec![
+        (create, t),
+        (Op::Start { run: 0 }, t),
+        (Op::AdvanceClock { seconds: 660 }, t),
+        (Op::Reap, t),
+        (Op::AdvanceClock { seconds: 1 }, t),
+        (Op::Reap, t),
+        (Op::Retry { run: 0 }, t),
+    ];
+    run_sequence(&steps).unwrap();
+}
+
+/// CB-4, CB-3: a stale callback of attempt 1 after a retry does not finish attempt 2, and a
+/// late duplicate of the winning callback answers already_terminal.
+#[test]
+fn cb_4_stale_attempt_after_retry() {
+    let t = ActorKind::TriggererAssumed;
+    let cb = |status, attempt| Op::Callback {
+        run: 0,
+        status,
+        attempt,
+        error_too_long: false,
+    };
+    let steps = vec![
+        (
+            Op::Create {
+                def: DefKind::Approval,
+                name: NameChoice::Pool(0),
+                uploads: vec![],
+                auto_start: false,
+                idempotency_key: Some(0),
+            },
+            ActorKind::Triggerer,
+        ),
+        (Op::Start { run: 0 }, t),
+        (cb(CallbackStatus::Failed, Some(1)), t),
+        (Op::Retry { run: 0 }, t),
+        (cb(CallbackStatus::Completed, Some(1)), t),
+        (cb(CallbackStatus::Completed, Some(2)), t),
+        (cb(CallbackStatus::Failed, Some(2)), t),
+        (cb(CallbackStatus::Failed, None), t),
+    ];
+    run_sequence(&steps).unwrap();
+}
+
+/// SYNC-1, SYNC-2, SYNC-3: uploads settle into NOT_STARTED, auto-start, or FAILED.
+#[test]
+fn sync_auto_start_and_failed_upload() {
+    let t = ActorKind::Triggerer;
+    let create = |auto_start| Op::Create {
+        def: DefKind::Approval,
+        name: NameChoice::Default,
+        uploads: vec![Ingestion::Processing, Ingestion::Completed],
+        auto_start,
+        idempotency_key: None,
+    };
+    let set = |run, status| Op::SetIngestion {
+        run,
+        upload: 0,
+        status,
+    };
+    let steps = vec![
+        (create(true), t),
+        (set(0, Ingestion::Completed), t),
+        (create(true), t),
+        (set(1, Ingestion::Failed), t),
+        (create(false), t),
+        (
+            Op::AddUpload {
+                run: 2,
+                ingestion: Ingestion::Pending,
+            },
+            t,
+        ),
+        (set(2, Ingestion::Completed), t),
+        (Op::Start { run: 2 }, t),
+    ];
+    run_sequence(&steps).unwrap();
+}
+
+/// VIS-1: a malformed body (ERR-2 refused, `unprocessable_entity`) gets the same answer whether
+/// the run exists but is hidden from the actor or does not exist at all, so a bad body never
+/// reveals a run's existence. Start, callback and approve used to look the run up first.
+#[test]
+fn vis_1_bad_body_answers_alike_for_hidden_and_unknown_runs() {
+    use workflow_conformance::world::World;
+    use workflow_core::*;
+    let w = World::new(MemoryStore::new());
+    let hidden = w.running().id;
+    let unknown = RunId(uuid::Uuid::from_u128(42));
+    for actor in [&w.user_no_grant, &w.other_owner, &w.triggerer] {
+        let code = |run| {
+            let start = StartRun {
+                user_message: Some("m".repeat(4001)),
+            };
+            let callback = Callback {
+                status: CallbackStatus::Failed,
+                error: Some("e".repeat(8193)),
+                attempt: None,
+            };
+            let approve = Approve {
+                state: ApprovalState::Pending,
+                reason: None,
+            };
+            [
+                w.engine.start_run(actor, run, start).map(|_| ()),
+                w.engine.callback(actor, run, callback).map(|_| ()),
+                w.engine.approve_run(actor, run, approve).map(|_| ()),
+            ]
+            .map(|r| r.map_err(|e| e.code()))
+        };
+        assert_eq!(code(hidden), code(unknown), "{actor:?}");
+        assert_eq!(code(unknown), [Err(ErrorCode::UnprocessableEntity); 3]);
+    }
+}
