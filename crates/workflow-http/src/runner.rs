@@ -129,7 +129,7 @@ async fn run_attempt<S: Store + 'static>(
 ) -> DispatchKey {
     tokio::time::sleep(delay).await;
     let key = d.key;
-    let result = tokio::task::spawn_blocking(move || finish_attempt(&engine, &d)).await;
+    let result = tokio::task::spawn_blocking(move || complete_attempt(&engine, &d)).await;
     match result {
         Ok(Ok(outcome)) => {
             tracing::info!(run_id = %key.run_id, attempt = key.attempt, outcome, "local runner reported COMPLETED")
@@ -144,8 +144,11 @@ async fn run_attempt<S: Store + 'static>(
     key
 }
 
-/// What a real runner does at the end of an attempt: write the output, then the callback.
-fn finish_attempt<S: Store>(
+/// What the local runner does at the end of an attempt, as the run's triggerer (assumed): write
+/// one output document (only while this attempt is the live one), then report COMPLETED with
+/// the attempt number through [`Engine::callback`]. Returns the callback's outcome
+/// (`updated`, or `already_terminal` / `stale_attempt` for a late result, which changes nothing).
+pub fn complete_attempt<S: Store>(
     engine: &Engine<S>,
     d: &Dispatch,
 ) -> workflow_core::Result<&'static str> {
