@@ -870,9 +870,14 @@ impl<S: Store> Engine<S> {
 
     /// Fail every IN_PROGRESS run past its deadline (REAP-1, REAP-2). Returns the runs this call
     /// failed (a run a racing stop or callback finished first is not among them).
+    ///
+    /// A store failure on one run does not stop the sweep: that run stays expired for the next
+    /// sweep. The call answers `Err` only when it reaped nothing, so that an `Err` still means
+    /// nothing was written (ERR-2) and an `Ok` names every run it failed.
     pub fn reap_expired(&self) -> Result<Vec<RunId>> {
         let now = self.clock.now();
         let mut reaped = Vec::new();
+        let mut failure = None;
         for (tenant, id) in self.store.expired_runs(now, 1000)? {
             let outcome = self.on_run(tenant, id, ActorStamp::SYSTEM, |run, _, now| {
                 Ok(match rules::decide_reap(now, run) {
@@ -883,10 +888,15 @@ impl<S: Store> Engine<S> {
             match outcome {
                 Ok((_, true)) => reaped.push(id),
                 Ok((_, false)) | Err(Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
             }
         }
-        Ok(reaped)
+        match failure {
+            Some(e) if reaped.is_empty() => Err(e),
+            _ => Ok(reaped),
+        }
     }
 
     // --------------------------------------------------------------------------------- catalog
