@@ -1135,16 +1135,24 @@ mod tests {
 /// [`Op`]s and translates its answers into [`Expected`] terms, so that a test compares
 /// `driver.observe(op, actor)` with `model.apply(op, actor)`. Also captures the store's state of
 /// every run for the step invariants ([`StoreState`], [`check_step`]).
+///
+/// `observe` takes `&self`, so several threads may drive one engine at once (the
+/// linearizability checker does); the bookkeeping sits behind locks.
 pub struct Driver<S: workflow_core::Store> {
     /// The engine and its tenant.
     pub world: crate::world::World<S>,
-    /// Engine id of each model run, in creation order.
-    pub ids: Vec<workflow_core::RunId>,
-    /// Upload version ids of each model run, in the order they were added.
-    pub uploads: Vec<Vec<workflow_core::PathPartId>>,
-    /// The full run the last successful call answered with (for replay comparisons).
-    pub last_run: Option<workflow_core::Run>,
+    book: std::sync::Mutex<Book>,
     unknown: workflow_core::RunId,
+}
+
+#[derive(Default)]
+struct Book {
+    /// Engine id of each model run, in creation order.
+    ids: Vec<workflow_core::RunId>,
+    /// Upload version ids of each model run, in the order they were added.
+    uploads: Vec<Vec<workflow_core::PathPartId>>,
+    /// The full run the last successful call answered with (for replay comparisons).
+    last_run: Option<workflow_core::Run>,
     fresh: u64,
 }
 
@@ -1184,31 +1192,46 @@ impl<S: workflow_core::Store> Driver<S> {
     pub fn new(store: S) -> Self {
         Driver {
             world: crate::world::World::new(store),
-            ids: Vec::new(),
-            uploads: Vec::new(),
-            last_run: None,
+            book: std::sync::Mutex::new(Book::default()),
             unknown: workflow_core::RunId(workflow_core::uuid::Uuid::from_u128(0xdead_beef)),
-            fresh: 0,
         }
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Engine ids of the model's runs, in model order.
+    pub fn ids(&self) -> Vec<workflow_core::RunId> {
+        self.book().ids.clone()
+    }
+
+    /// The full run the last successful call answered with (for replay comparisons).
+    pub fn last_run(&self) -> Option<workflow_core::Run> {
+        self.book().last_run.clone()
+    }
+
+    /// Registers a run made outside the driver (e.g. by `World::run_in`) as the next model run.
+    pub fn adopt(&self, id: workflow_core::RunId) -> usize {
+        self.index_of(id)
     }
 
     fn id(&self, run: usize) -> workflow_core::RunId {
-        self.ids.get(run).copied().unwrap_or(self.unknown)
+        self.book().ids.get(run).copied().unwrap_or(self.unknown)
     }
 
-    fn index_of(&mut self, id: workflow_core::RunId) -> usize {
-        match self.ids.iter().position(|i| *i == id) {
-            Some(i) => i,
-            None => {
-                self.ids.push(id);
-                self.uploads.push(Vec::new());
-                let versions = self.current_uploads(id);
-                if let Some(u) = self.uploads.last_mut() {
-                    *u = versions;
-                }
-                self.ids.len() - 1
-            }
+    fn index_of(&self, id: workflow_core::RunId) -> usize {
+        if let Some(i) = self.book().ids.iter().position(|i| *i == id) {
+            return i;
         }
+        let versions = self.current_uploads(id);
+        let mut book = self.book();
+        if let Some(i) = book.ids.iter().position(|i| *i == id) {
+            return i;
+        }
+        book.ids.push(id);
+        book.uploads.push(versions);
+        book.ids.len() - 1
     }
 
     /// The upload version ids of a live run, in name (= addition) order.
@@ -1224,24 +1247,25 @@ impl<S: workflow_core::Store> Driver<S> {
             .collect()
     }
 
-    fn name(&mut self, choice: NameChoice) -> Option<String> {
+    fn name(&self, choice: NameChoice) -> Option<String> {
         match choice {
             NameChoice::Default => None,
             NameChoice::Pool(n) => Some(format!("name-{n}")),
             NameChoice::Fresh => {
-                self.fresh += 1;
-                Some(format!("fresh-{}", self.fresh))
+                let mut book = self.book();
+                book.fresh += 1;
+                Some(format!("fresh-{}", book.fresh))
             }
             NameChoice::Invalid => Some("bad/name".into()),
         }
     }
 
-    fn answer(&mut self, r: workflow_core::Result<workflow_core::Run>) -> Expected {
+    fn answer(&self, r: workflow_core::Result<workflow_core::Run>) -> Expected {
         match r {
             Ok(run) => {
                 let i = self.index_of(run.id);
                 let view = view_of(&run);
-                self.last_run = Some(run);
+                self.book().last_run = Some(run);
                 Expected::Run { run: i, view }
             }
             Err(e) => Expected::Error(e.code()),
@@ -1249,9 +1273,9 @@ impl<S: workflow_core::Store> Driver<S> {
     }
 
     /// Do `op` as `actor` on the engine and describe its answer in model terms.
-    pub fn observe(&mut self, op: &Op, actor: ActorKind) -> Expected {
+    pub fn observe(&self, op: &Op, actor: ActorKind) -> Expected {
         use workflow_core::*;
-        self.last_run = None;
+        self.book().last_run = None;
         let Some(a) = self.world.actor(actor.vector_name()) else {
             return Expected::Error(ErrorCode::InternalError);
         };
@@ -1330,7 +1354,7 @@ impl<S: workflow_core::Store> Driver<S> {
                 match e.callback(&a, self.id(*run), cmd) {
                     Ok(res) => {
                         let view = view_of(&res.run);
-                        self.last_run = Some(res.run);
+                        self.book().last_run = Some(res.run);
                         Expected::Callback {
                             answer: res.outcome,
                             view,
@@ -1371,7 +1395,7 @@ impl<S: workflow_core::Store> Driver<S> {
             },
             Op::AddUpload { run, ingestion } => {
                 let id = self.id(*run);
-                let n = self.uploads.get(*run).map_or(0, Vec::len);
+                let n = self.book().uploads.get(*run).map_or(0, Vec::len);
                 let upload = NewUpload {
                     name: format!("u{n:02}"),
                     ingestion: *ingestion,
@@ -1383,7 +1407,8 @@ impl<S: workflow_core::Store> Driver<S> {
                             .children(w.tenant, doc.id)
                             .ok()
                             .and_then(|c| c.first().map(|v| v.id));
-                        if let (Some(v), Some(list)) = (version, self.uploads.get_mut(*run)) {
+                        if let (Some(v), Some(list)) = (version, self.book().uploads.get_mut(*run))
+                        {
                             list.push(v);
                         }
                         self.answer(Ok(r))
@@ -1397,6 +1422,7 @@ impl<S: workflow_core::Store> Driver<S> {
                 status,
             } => {
                 let version = self
+                    .book()
                     .uploads
                     .get(*run)
                     .and_then(|u| u.get(*upload))
@@ -1449,7 +1475,7 @@ impl<S: workflow_core::Store> Driver<S> {
             outboxes: Vec::new(),
             folders: Vec::new(),
         };
-        for id in &self.ids {
+        for id in &self.ids() {
             out.runs.push(s.load_run(t, *id).ok().flatten());
             out.histories.push(s.history(t, *id).unwrap_or_default());
             out.outboxes

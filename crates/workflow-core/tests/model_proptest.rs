@@ -185,7 +185,7 @@ fn retry_target(op: &Op) -> Option<usize> {
 
 /// Runs one sequence; returns the first disagreement.
 fn run_sequence(steps: &[(Op, ActorKind)]) -> Result<(), String> {
-    let mut driver = Driver::new(MemoryStore::new());
+    let driver = Driver::new(MemoryStore::new());
     let mut model = Model::new();
     for (n, (op, actor)) in steps.iter().enumerate() {
         let op = &resolve(op, model.runs.len());
@@ -215,7 +215,7 @@ fn run_sequence(steps: &[(Op, ActorKind)]) -> Result<(), String> {
             model.total_transitions() != transitions_before || model.runs.len() != runs_before;
         let replayable = !refused && !wrote && !matches!(op, Op::AdvanceClock { .. });
         if replayable {
-            let first_run = driver.last_run.clone();
+            let first_run = driver.last_run();
             let again_model = model.apply(op, *actor);
             let again = driver.observe(op, *actor);
             if again != expected || again_model != expected {
@@ -223,7 +223,7 @@ fn run_sequence(steps: &[(Op, ActorKind)]) -> Result<(), String> {
                     "replay answered {again:?} (model {again_model:?})"
                 )));
             }
-            if driver.last_run != first_run {
+            if driver.last_run() != first_run {
                 return Err(at("replay answered a different run".into()));
             }
             if driver.state() != after {
