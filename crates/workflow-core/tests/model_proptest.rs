@@ -27,16 +27,15 @@
 
 use proptest::prelude::*;
 use workflow_conformance::model::{
-    check_step, ActorKind, DefKind, Driver, Expected, Model, NameChoice, Op,
+    check_sequence, ActorKind, DefKind, NameChoice, Op, UNKNOWN_RUN,
 };
 use workflow_core::{CallbackStatus, Ingestion};
 use workflow_store_memory::MemoryStore;
 
 /// Generated run indices are resolved against the runs that exist at that step
-/// ([`resolve`]): `UNKNOWN_RUN` stands for an id nobody knows, anything else picks an existing
-/// run (deleted ones included).
-const RUNS: usize = 64;
-const UNKNOWN_RUN: usize = RUNS - 1;
+/// (`model::resolve`): `UNKNOWN_RUN` stands for an id nobody knows, anything else picks an
+/// existing run (deleted ones included).
+const RUNS: usize = UNKNOWN_RUN + 1;
 
 fn actor() -> impl Strategy<Value = ActorKind> {
     prop_oneof![
@@ -147,91 +146,8 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Points a generated op at an existing run (or at an unknown id).
-fn resolve(op: &Op, runs: usize) -> Op {
-    let mut op = op.clone();
-    let pick = |r: &mut usize| {
-        *r = if runs == 0 || *r == UNKNOWN_RUN {
-            runs + 1
-        } else {
-            *r % runs
-        }
-    };
-    match &mut op {
-        Op::Get { run }
-        | Op::Update { run, .. }
-        | Op::Start { run }
-        | Op::Stop { run }
-        | Op::Callback { run, .. }
-        | Op::Retry { run }
-        | Op::Clone { run, .. }
-        | Op::Approve { run, .. }
-        | Op::Delete { run }
-        | Op::AddUpload { run, .. }
-        | Op::SetIngestion { run, .. }
-        | Op::ThreadMessage { run } => pick(run),
-        Op::Create { .. } | Op::AdvanceClock { .. } | Op::Reap | Op::List => {}
-    }
-    op
-}
-
-/// The run a step may move out of FAILED (a Retry's target).
-fn retry_target(op: &Op) -> Option<usize> {
-    match op {
-        Op::Retry { run } => Some(*run),
-        _ => None,
-    }
-}
-
-/// Runs one sequence; returns the first disagreement.
 fn run_sequence(steps: &[(Op, ActorKind)]) -> Result<(), String> {
-    let driver = Driver::new(MemoryStore::new());
-    let mut model = Model::new();
-    for (n, (op, actor)) in steps.iter().enumerate() {
-        let op = &resolve(op, model.runs.len());
-        let at = |msg: String| format!("step {n}: {op:?} by {actor:?}: {msg}");
-        let before = driver.state();
-        let transitions_before = model.total_transitions();
-        let runs_before = model.runs.len();
-        let expected = model.apply(op, *actor);
-        let got = driver.observe(op, *actor);
-        if got != expected {
-            return Err(at(format!("engine {got:?}, model {expected:?}")));
-        }
-        let after = driver.state();
-        let refused = matches!(expected, Expected::Error(_));
-        check_step(&before, &after, refused, retry_target(op)).map_err(at)?;
-        for (i, m) in model.runs.iter().enumerate() {
-            let h = after.histories.get(i).map_or(0, Vec::len) as u64;
-            if h != m.transitions {
-                return Err(at(format!(
-                    "run {i}: {h} history records, model {}",
-                    m.transitions
-                )));
-            }
-        }
-        // Replays of a call that wrote nothing give the same answer and write nothing.
-        let wrote =
-            model.total_transitions() != transitions_before || model.runs.len() != runs_before;
-        let replayable = !refused && !wrote && !matches!(op, Op::AdvanceClock { .. });
-        if replayable {
-            let first_run = driver.last_run();
-            let again_model = model.apply(op, *actor);
-            let again = driver.observe(op, *actor);
-            if again != expected || again_model != expected {
-                return Err(at(format!(
-                    "replay answered {again:?} (model {again_model:?})"
-                )));
-            }
-            if driver.last_run() != first_run {
-                return Err(at("replay answered a different run".into()));
-            }
-            if driver.state() != after {
-                return Err(at("replay of an unchanged call wrote something".into()));
-            }
-        }
-    }
-    Ok(())
+    check_sequence(MemoryStore::new(), steps)
 }
 
 proptest! {
