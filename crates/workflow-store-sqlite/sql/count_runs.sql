@@ -1,1 +1,1 @@
-SELECT count(*) FROM runs WHERE tenant_id = :tenant /*FILTERS*/
+SELECT count(*) FROM runs WHERE tenant_id = +:tenant /*FILTERS*/

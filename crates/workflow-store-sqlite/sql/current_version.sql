@@ -1,1 +1,1 @@
-SELECT version, tenant_id FROM runs WHERE id = ?1
+SELECT version, tenant_id FROM runs WHERE id = +?1

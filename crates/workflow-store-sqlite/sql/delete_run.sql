@@ -1,1 +1,1 @@
-DELETE FROM runs WHERE id = ?1
+DELETE FROM runs WHERE id = +?1

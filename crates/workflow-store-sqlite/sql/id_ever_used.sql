@@ -1,1 +1,1 @@
-SELECT EXISTS (SELECT 1 FROM history WHERE run_id = ?1)
+SELECT EXISTS (SELECT 1 FROM history WHERE run_id = +?1)

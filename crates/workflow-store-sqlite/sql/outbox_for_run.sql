@@ -1,2 +1,2 @@
 SELECT seq, message, attempts, delivered FROM outbox
-WHERE run_id = ?2 AND tenant_id = ?1 ORDER BY seq
+WHERE run_id = +?2 AND tenant_id = +?1 ORDER BY seq

@@ -128,7 +128,36 @@ impl Cols<'_, '_> {
 
 // ------------------------------------------------------------------------------------- runs
 
-/// The 25 columns of `sql/insert_run.sql` / `sql/update_run.sql`, in order.
+/// The columns of `runs`, in the order of [`run_params`] (and of `sql/insert_run.sql`).
+pub(crate) const RUN_COLUMNS: [&str; 25] = [
+    "id",
+    "tenant_id",
+    "definition_id",
+    "name",
+    "triggered_by",
+    "execution_state",
+    "approval_state",
+    "attempt",
+    "version",
+    "input_scope",
+    "selected_skill_ids",
+    "auto_start",
+    "auto_start_user_message",
+    "idempotency_key",
+    "snapshot",
+    "started_at",
+    "attempt_started_at",
+    "deadline_at",
+    "completed_at",
+    "error",
+    "run_thread_id",
+    "folders",
+    "approval",
+    "created_at",
+    "updated_at",
+];
+
+/// The 25 column values of a run, in [`RUN_COLUMNS`] order.
 pub(crate) fn run_params(r: &Run) -> StoreResult<Vec<Value>> {
     let t = |s: String| Value::Text(s);
     let ot = |s: Option<String>| s.map_or(Value::Null, Value::Text);

@@ -142,9 +142,16 @@ const MAX_IDLE_READERS: usize = 8;
 pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
     faults: FaultPlan,
+}
+
+/// The writer connection, and whether it was left at `synchronous=NORMAL` by a delivery mark
+/// (see [`Store::outbox_record_attempt`]) and must be restored before the next commit.
+struct Writer {
+    conn: Connection,
+    relaxed: bool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -192,7 +199,10 @@ impl SqliteStore {
         Ok(SqliteStore {
             path,
             options,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                conn: writer,
+                relaxed: false,
+            }),
             readers: Mutex::new(Vec::new()),
             faults: FaultPlan::default(),
         })
@@ -220,21 +230,22 @@ impl SqliteStore {
         c.prepare_cached(sql).map_err(map_err)
     }
 
-    /// Run `f` on a reader connection inside one read transaction (one consistent snapshot).
+    /// Run `f` on a pooled reader connection. A single statement is its own consistent
+    /// snapshot; `f` that runs several statements uses [`SqliteStore::read_tx`].
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        // An idle writer connection serves reads first: its page cache is current after its own
+        // commits, whereas a reader connection must drop its cache whenever the WAL moved on.
+        // When the writer is busy (another thread commits), a pooled reader serves the read
+        // without waiting.
+        if let Ok(w) = self.writer.try_lock() {
+            return f(&w.conn);
+        }
         let popped = lock(&self.readers).pop();
         let conn = match popped {
             Some(c) => c,
             None => conn::open_reader(&self.path, &self.options)?,
         };
-        let result = (|| {
-            self.faults.check()?;
-            let tx = conn.unchecked_transaction().map_err(map_err)?;
-            let out = f(&tx)?;
-            // Ending a read transaction cannot lose data; a failure here is still reported.
-            tx.commit().map_err(map_err)?;
-            Ok(out)
-        })();
+        let result = f(&conn);
         let mut pool = lock(&self.readers);
         if pool.len() < MAX_IDLE_READERS {
             pool.push(conn);
@@ -242,10 +253,37 @@ impl SqliteStore {
         result
     }
 
+    /// Like [`SqliteStore::read`], inside one read transaction (one WAL snapshot for all of
+    /// `f`'s statements).
+    fn read_tx<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        self.read(|conn| {
+            self.faults.check()?;
+            let tx = conn.unchecked_transaction().map_err(map_err)?;
+            let out = f(&tx)?;
+            // Ending a read transaction cannot lose data; a failure here is still reported.
+            tx.commit().map_err(map_err)?;
+            Ok(out)
+        })
+    }
+
     /// Run `f` inside one `BEGIN IMMEDIATE` transaction on the writer connection; commit when
     /// it returns `Ok`, roll back (write nothing) when it returns `Err` or anything fails.
     fn write<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        let mut conn = lock(&self.writer);
+        let mut w = lock(&self.writer);
+        if w.relaxed {
+            w.conn
+                .execute_batch("PRAGMA synchronous = FULL")
+                .map_err(map_err)?;
+            w.relaxed = false;
+        }
+        self.write_on(&mut w.conn, f)
+    }
+
+    fn write_on<T>(
+        &self,
+        conn: &mut Connection,
+        f: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         self.faults.check()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -401,6 +439,47 @@ impl SqliteStore {
             .map_err(map_err)
     }
 
+    /// Version-checked update that sets only the columns whose value changed, so unchanged
+    /// indexes are not rewritten (fewer pages per commit).
+    fn update_run(&self, c: &Connection, cm: &Commit, new: Vec<Value>) -> StoreResult<()> {
+        let run_id = uuid_text(cm.run_id.0);
+        let old = self
+            .runs(
+                c,
+                sql!("load_run"),
+                params![run_id, uuid_text(cm.tenant_id.0)],
+            )?
+            .pop()
+            .ok_or_else(|| StoreError::backend("run row vanished under the write lock"))?;
+        let old = run_params(&old)?;
+        let mut set = String::new();
+        let mut values: Vec<(String, Value)> = Vec::new();
+        for (i, (column, value)) in codec::RUN_COLUMNS.iter().zip(new).enumerate() {
+            if old.get(i) != Some(&value) {
+                if !set.is_empty() {
+                    set.push_str(", ");
+                }
+                set.push_str(&format!("{column} = :{column}"));
+                values.push((format!(":{column}"), value));
+            }
+        }
+        let expected = i64::try_from(cm.expected_version)
+            .map_err(|_| StoreError::backend("version overflow"))?;
+        values.push((":id".to_owned(), Value::Text(run_id)));
+        values.push((":expected".to_owned(), Value::Integer(expected)));
+        let sql = sql!("update_run").replace("/*SET*/", &set);
+        let named: Vec<(&str, &dyn ToSql)> = values
+            .iter()
+            .map(|(n, v)| (n.as_str(), v as &dyn ToSql))
+            .collect();
+        let n = self.exec(c, &sql, named.as_slice())?;
+        if n != 1 {
+            // Cannot happen under the write lock; refuse rather than half-write.
+            return Err(StoreError::backend("version-checked update matched no row"));
+        }
+        Ok(())
+    }
+
     /// The body of [`Store::commit`], inside the IMMEDIATE transaction.
     fn commit_in(&self, c: &Connection, cm: &Commit) -> StoreResult<CommitOutcome> {
         let run_id = uuid_text(cm.run_id.0);
@@ -451,19 +530,11 @@ impl SqliteStore {
         }
         match &cm.write {
             RunWrite::Put(run) => {
-                let mut p = run_params(run)?;
+                let p = run_params(run)?;
                 if current.is_none() {
                     self.exec(c, sql!("insert_run"), rusqlite::params_from_iter(p.iter()))?;
                 } else {
-                    let expected = i64::try_from(cm.expected_version)
-                        .map_err(|_| StoreError::backend("version overflow"))?;
-                    p.push(Value::Integer(expected));
-                    let n =
-                        self.exec(c, sql!("update_run"), rusqlite::params_from_iter(p.iter()))?;
-                    if n != 1 {
-                        // Cannot happen under the write lock; refuse rather than half-write.
-                        return Err(StoreError::backend("version-checked update matched no row"));
-                    }
+                    self.update_run(c, cm, p)?;
                 }
             }
             RunWrite::Delete => {
@@ -507,7 +578,7 @@ impl Store for SqliteStore {
     }
 
     fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>> {
-        self.read(|c| {
+        self.read_tx(|c| {
             let user = {
                 let mut stmt = self.prep(c, sql!("user"))?;
                 let mut rows = stmt
@@ -523,7 +594,7 @@ impl Store for SqliteStore {
     }
 
     fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>> {
-        self.read(|c| {
+        self.read_tx(|c| {
             let user = {
                 let mut stmt = self.prep(c, sql!("user_by_api_key"))?;
                 let mut rows = stmt.query(params![key]).map_err(map_err)?;
@@ -633,7 +704,7 @@ impl Store for SqliteStore {
 
     fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>> {
         let built = list::build(query)?;
-        self.read(|c| {
+        self.read_tx(|c| {
             let filter = named(&built.filter_params);
             let total: i64 = self
                 .prep(c, &built.count_sql)?
@@ -691,10 +762,26 @@ impl Store for SqliteStore {
         let Ok(seq) = i64::try_from(seq) else {
             return Ok(()); // no such entry: ignored, like any unknown seq
         };
-        self.write(|c| {
+        // A delivery mark needs no fsync of its own: losing it in a power loss only makes the
+        // relay offer the message again, which the Dispatcher contract already allows
+        // (at-least-once, recognised by its dispatch key). So under `Durability::Full` this one
+        // transaction commits with `synchronous=NORMAL`; the next transition's fsync persists it.
+        let relax = self.options.durability == Durability::Full;
+        let mut w = lock(&self.writer);
+        if relax {
+            w.conn
+                .execute_batch("PRAGMA synchronous = NORMAL")
+                .map_err(map_err)?;
+            w.relaxed = true;
+        }
+        let result = self.write_on(&mut w.conn, |c| {
             self.exec(c, sql!("outbox_record_attempt"), params![seq, delivered])
                 .map(|_| ())
-        })
+        });
+        if relax && w.conn.execute_batch("PRAGMA synchronous = FULL").is_ok() {
+            w.relaxed = false;
+        } // else: `write` restores FULL before the next commit, or refuses to commit.
+        result
     }
 
     fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> {
