@@ -1,7 +1,9 @@
-//! A whole lifecycle on the in-memory store, printing each transition and the history.
+//! A whole lifecycle, printing each transition and the history: on the in-memory store, or on a
+//! SQLite file with `--db PATH` (run it twice: the file keeps both runs and their histories).
 //!
 //! ```text
 //! cargo run -p workflow-core --example quickstart
+//! cargo run -p workflow-core --example quickstart -- --db /tmp/quickstart.sqlite
 //! ```
 
 use std::sync::Arc;
@@ -39,7 +41,19 @@ fn show(step: &str, run: &Run) {
 }
 
 fn main() -> Result<()> {
-    let engine = Engine::new(MemoryStore::new()).with_dispatcher(Arc::new(PrintingRunner));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => lifecycle(MemoryStore::new()),
+        [flag, path] if flag == "--db" => {
+            println!("store: SQLite file {path}");
+            lifecycle(workflow_store_sqlite::SqliteStore::open(path)?)
+        }
+        _ => Err(Error::BadRequest("usage: quickstart [--db PATH]".into())),
+    }
+}
+
+fn lifecycle<S: Store>(store: S) -> Result<()> {
+    let engine = Engine::new(store).with_dispatcher(Arc::new(PrintingRunner));
 
     // The catalog a host would already have: a tenant, people, a folder, a document.
     let tenant = TenantId(uuid::Uuid::new_v4());
