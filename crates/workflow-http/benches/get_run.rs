@@ -35,7 +35,12 @@ fn seed<S: Store>(engine: &Engine<S>) -> RunId {
     let user = engine.store().user_by_api_key(KEY).unwrap().unwrap();
     let actor = Actor::of(&user);
     let part = |n: &str| f.path_parts.iter().find(|p| p.name == n).unwrap().id;
-    let def = f.definitions.iter().find(|d| d.name == "summarise").unwrap().id;
+    let def = f
+        .definitions
+        .iter()
+        .find(|d| d.name == "summarise")
+        .unwrap()
+        .id;
     let run = engine
         .create_run(
             &actor,
@@ -47,7 +52,9 @@ fn seed<S: Store>(engine: &Engine<S>) -> RunId {
             },
         )
         .unwrap();
-    engine.start_run(&actor, run.id, StartRun::default()).unwrap();
+    engine
+        .start_run(&actor, run.id, StartRun::default())
+        .unwrap();
     let runner = actor.clone().assumed();
     engine.add_output(&runner, run.id, "report.md").unwrap();
     engine
@@ -151,7 +158,11 @@ async fn bench_store<S: Store + 'static>(label: &str, engine: Engine<S>) {
     let rounds = env_num("BENCH_ROUNDS", 3);
     let id = tokio::task::block_in_place(|| seed(&engine));
     let engine = Arc::new(engine);
-    let real = serve(router(engine.clone(), HttpConfig::default())).await;
+    let mut config = HttpConfig::default();
+    if let Ok(n) = std::env::var("BENCH_PERMITS") {
+        config.max_concurrent_engine_calls = n.parse().unwrap();
+    }
+    let real = serve(router(engine.clone(), config)).await;
     let path = format!("/v1/workflow-runs/{id}");
 
     // The bare handler serves the very bytes the real one answers.
@@ -178,7 +189,10 @@ async fn bench_store<S: Store + 'static>(label: &str, engine: Engine<S>) {
     let bare = serve(bare_app).await;
 
     println!("\n== store: {label}; {conns} keep-alive connections, {secs} s per target per round");
-    println!("{:<6} {:<6} {:>10} {:>10} {:>10}", "round", "target", "req/s", "p50 µs", "p99 µs");
+    println!(
+        "{:<6} {:<6} {:>10} {:>10} {:>10}",
+        "round", "target", "req/s", "p50 µs", "p99 µs"
+    );
     let mut ratios = Vec::new();
     let mut totals = [(0.0, 0.0, 0.0), (0.0, 0.0, 0.0)];
     for round in 1..=rounds {

@@ -21,17 +21,31 @@ use workflow_core::{
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// The authenticated caller: the actor, and the user record it came from (whose grants and
+/// name the renderer reuses instead of reading them again).
+pub(crate) struct Caller {
+    pub(crate) actor: Actor,
+    pub(crate) user: workflow_core::User,
+}
+
 /// Authenticate on the blocking pool, then run `f` there.
 async fn call<S, T, F>(state: &AppState<S>, creds: Credentials, f: F) -> ApiResult<T>
 where
     S: Store + 'static,
     T: Send + 'static,
-    F: FnOnce(&Engine<S>, &Actor) -> ApiResult<T> + Send + 'static,
+    F: FnOnce(&Engine<S>, &Caller) -> ApiResult<T> + Send + 'static,
 {
     let engine = state.engine.clone();
+    let permit = state
+        .permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::internal("the engine is shutting down"))?;
     tokio::task::spawn_blocking(move || {
-        let actor = authenticate(&engine, &creds)?;
-        f(&engine, &actor)
+        let _permit = permit;
+        let caller = authenticate(&engine, &creds)?;
+        f(&engine, &caller)
     })
     .await
     .map_err(|e| {
@@ -43,18 +57,45 @@ where
 }
 
 /// API key → user → actor; `x-ks-assumed: true` makes it an assumed actor (a runner).
-pub(crate) fn authenticate<S: Store>(engine: &Engine<S>, creds: &Credentials) -> ApiResult<Actor> {
+pub(crate) fn authenticate<S: Store>(engine: &Engine<S>, creds: &Credentials) -> ApiResult<Caller> {
     let user = engine
         .store()
         .user_by_api_key(&creds.key)
         .map_err(Error::from)?
         .ok_or_else(ApiError::unauthorized)?;
     let actor = Actor::of(&user);
-    Ok(if creds.assumed {
+    let actor = if creds.assumed {
         actor.assumed()
     } else {
         actor
-    })
+    };
+    Ok(Caller { actor, user })
+}
+
+/// A JSON body serialized on the blocking pool (the read paths: the async workers then only
+/// move bytes).
+pub(crate) struct JsonBytes(axum::body::Bytes);
+
+impl JsonBytes {
+    fn of<T: serde::Serialize>(v: &T) -> ApiResult<Self> {
+        let mut out = Vec::with_capacity(4096);
+        serde_json::to_writer(&mut out, v)
+            .map_err(|e| ApiError::internal(format!("serialization: {e}")))?;
+        Ok(JsonBytes(out.into()))
+    }
+}
+
+impl IntoResponse for JsonBytes {
+    fn into_response(self) -> Response {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
 }
 
 fn location(path: String) -> [(header::HeaderName, HeaderValue); 1] {
@@ -76,11 +117,11 @@ fn parse_enum<T: FromStr<Err = Error>>(field: &str, value: &str) -> ApiResult<T>
 
 fn render_run<S: Store>(
     engine: &Engine<S>,
-    actor: &Actor,
+    caller: &Caller,
     run: &workflow_core::Run,
     read: bool,
 ) -> ApiResult<WorkflowRunResponse> {
-    Ok(Renderer::new(engine, actor).run(run, read)?)
+    Ok(Renderer::new(engine, caller).run(run, read)?)
 }
 
 // ----------------------------------------------------------------------------------- run reads
@@ -94,13 +135,12 @@ pub(crate) async fn get_run<S: Store + 'static>(
     State(state): State<AppState<S>>,
     creds: Credentials,
     PathId(id): PathId,
-) -> ApiResult<Json<WorkflowRunResponse>> {
-    call(&state, creds, move |engine, actor| {
-        let run = engine.get_run(actor, RunId(id))?;
-        render_run(engine, actor, &run, true)
+) -> ApiResult<JsonBytes> {
+    call(&state, creds, move |engine, caller| {
+        let run = engine.get_run(&caller.actor, RunId(id))?;
+        JsonBytes::of(&render_run(engine, caller, &run, true)?)
     })
     .await
-    .map(Json)
 }
 
 /// Query of the run lists (LIST-1), as ksapi sends it.
@@ -195,8 +235,9 @@ async fn list_common<S: Store + 'static>(
     state: &AppState<S>,
     creds: Credentials,
     q: ListQuery,
-) -> ApiResult<Json<PaginatedRuns>> {
-    call(state, creds, move |engine, actor| {
+) -> ApiResult<JsonBytes> {
+    call(state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let mut list = q.list;
         if let Some(o) = q.owner {
             if o != actor.user_id.0 {
@@ -207,13 +248,13 @@ async fn list_common<S: Store + 'static>(
             list.mine = true;
         }
         let page = engine.list_runs(actor, list)?;
-        let mut r = Renderer::new(engine, actor);
+        let mut r = Renderer::new(engine, caller);
         let items = page
             .items
             .iter()
             .map(|run| r.run(run, true))
             .collect::<Result<Vec<_>, Error>>()?;
-        Ok(PaginatedRuns {
+        JsonBytes::of(&PaginatedRuns {
             items,
             total: page.total,
             limit: page.limit,
@@ -221,7 +262,6 @@ async fn list_common<S: Store + 'static>(
         })
     })
     .await
-    .map(Json)
 }
 
 /// List the tenant's runs the caller can read (LIST-1).
@@ -243,7 +283,7 @@ pub(crate) async fn list_runs<S: Store + 'static>(
     State(state): State<AppState<S>>,
     creds: Credentials,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<PaginatedRuns>> {
+) -> ApiResult<JsonBytes> {
     let q = parse_list_query(raw.as_deref(), None)?;
     list_common(&state, creds, q).await
 }
@@ -264,7 +304,7 @@ pub(crate) async fn list_definition_runs<S: Store + 'static>(
     creds: Credentials,
     PathId(id): PathId,
     RawQuery(raw): RawQuery,
-) -> ApiResult<Json<PaginatedRuns>> {
+) -> ApiResult<JsonBytes> {
     let q = parse_list_query(raw.as_deref(), Some(DefinitionId(id)))?;
     list_common(&state, creds, q).await
 }
@@ -284,7 +324,8 @@ pub(crate) async fn update_run<S: Store + 'static>(
     PathId(id): PathId,
     JsonBody(body): JsonBody<UpdateWorkflowRunRequest>,
 ) -> ApiResult<Json<WorkflowRunResponse>> {
-    call(&state, creds, move |engine, actor| {
+    call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let cmd = UpdateRun {
             input_scope: body
                 .input_scope
@@ -294,7 +335,7 @@ pub(crate) async fn update_run<S: Store + 'static>(
             auto_start_user_message: body.user_message,
         };
         let run = engine.update_run(actor, RunId(id), cmd)?;
-        render_run(engine, actor, &run, false)
+        render_run(engine, caller, &run, false)
     })
     .await
     .map(Json)
@@ -313,12 +354,13 @@ pub(crate) async fn start_run<S: Store + 'static>(
     PathId(id): PathId,
     OptionalJsonBody(body): OptionalJsonBody<StartWorkflowRunRequest>,
 ) -> ApiResult<Response> {
-    let run = call(&state, creds, move |engine, actor| {
+    let run = call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let cmd = StartRun {
             user_message: body.user_message,
         };
         let run = engine.start_run(actor, RunId(id), cmd)?;
-        render_run(engine, actor, &run, false)
+        render_run(engine, caller, &run, false)
     })
     .await?;
     Ok((StatusCode::ACCEPTED, run_location(run.id), Json(run)).into_response())
@@ -334,9 +376,10 @@ pub(crate) async fn stop_run<S: Store + 'static>(
     creds: Credentials,
     PathId(id): PathId,
 ) -> ApiResult<Json<WorkflowRunResponse>> {
-    call(&state, creds, move |engine, actor| {
+    call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let run = engine.stop_run(actor, RunId(id))?;
-        render_run(engine, actor, &run, false)
+        render_run(engine, caller, &run, false)
     })
     .await
     .map(Json)
@@ -356,7 +399,8 @@ pub(crate) async fn callback<S: Store + 'static>(
     JsonBody(body): JsonBody<WorkflowRunCallbackRequest>,
 ) -> ApiResult<Json<WorkflowCallbackResponse>> {
     let status: CallbackStatus = parse_enum("status", &body.status)?;
-    call(&state, creds, move |engine, actor| {
+    call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let cmd = Callback {
             status,
             error: body.error,
@@ -382,9 +426,10 @@ pub(crate) async fn retry_run<S: Store + 'static>(
     creds: Credentials,
     PathId(id): PathId,
 ) -> ApiResult<Response> {
-    let run = call(&state, creds, move |engine, actor| {
+    let run = call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let run = engine.retry_run(actor, RunId(id))?;
-        render_run(engine, actor, &run, false)
+        render_run(engine, caller, &run, false)
     })
     .await?;
     Ok((StatusCode::ACCEPTED, run_location(run.id), Json(run)).into_response())
@@ -403,12 +448,13 @@ pub(crate) async fn clone_run<S: Store + 'static>(
     PathId(id): PathId,
     JsonBody(body): JsonBody<CloneWorkflowRunRequest>,
 ) -> ApiResult<Response> {
-    let run = call(&state, creds, move |engine, actor| {
+    let run = call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let cmd = CloneRun {
             include_inputs: body.include_inputs,
         };
         let run = engine.clone_run(actor, RunId(id), cmd)?;
-        render_run(engine, actor, &run, false)
+        render_run(engine, caller, &run, false)
     })
     .await?;
     Ok((StatusCode::CREATED, run_location(run.id), Json(run)).into_response())
@@ -427,13 +473,14 @@ pub(crate) async fn approve_run<S: Store + 'static>(
     JsonBody(body): JsonBody<SetWorkflowRunApprovalRequest>,
 ) -> ApiResult<Json<WorkflowRunResponse>> {
     let approval: ApprovalState = parse_enum("state", &body.state)?;
-    call(&state, creds, move |engine, actor| {
+    call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let cmd = Approve {
             state: approval,
             reason: body.reason,
         };
         let run = engine.approve_run(actor, RunId(id), cmd)?;
-        render_run(engine, actor, &run, false)
+        render_run(engine, caller, &run, false)
     })
     .await
     .map(Json)
@@ -449,7 +496,8 @@ pub(crate) async fn delete_run<S: Store + 'static>(
     creds: Credentials,
     PathId(id): PathId,
 ) -> ApiResult<StatusCode> {
-    call(&state, creds, move |engine, actor| {
+    call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         engine.delete_run(actor, RunId(id))?;
         Ok(())
     })
@@ -584,9 +632,10 @@ pub(crate) async fn create_run<S: Store + 'static>(
     req: Request,
 ) -> ApiResult<Response> {
     let cmd = parse_create_form(req, &state).await?;
-    let run = call(&state, creds, move |engine, actor| {
+    let run = call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let run = engine.create_run(actor, DefinitionId(id), cmd)?;
-        render_run(engine, actor, &run, false)
+        render_run(engine, caller, &run, false)
     })
     .await?;
     Ok((StatusCode::CREATED, run_location(run.id), Json(run)).into_response())
@@ -606,7 +655,8 @@ pub(crate) async fn create_definition<S: Store + 'static>(
     creds: Credentials,
     JsonBody(body): JsonBody<CreateWorkflowDefinitionRequest>,
 ) -> ApiResult<Response> {
-    let def = call(&state, creds, move |engine, actor| {
+    let def = call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let mut new = NewDefinition {
             id: None,
             parent_id: PathPartId(body.parent_path_part_id),
@@ -637,7 +687,7 @@ pub(crate) async fn create_definition<S: Store + 'static>(
             new.instruction_id = Some(doc.id);
             def = engine.create_definition(actor, new)?;
         }
-        Ok(Renderer::new(engine, actor).definition_response(&def, false)?)
+        Ok(Renderer::new(engine, caller).definition_response(&def, false)?)
     })
     .await?;
     let loc = location(format!("/v1/workflow-definitions/{}", def.id));
@@ -654,9 +704,10 @@ pub(crate) async fn get_definition<S: Store + 'static>(
     creds: Credentials,
     PathId(id): PathId,
 ) -> ApiResult<Json<WorkflowDefinitionResponse>> {
-    call(&state, creds, move |engine, actor| {
+    call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let def = engine.get_definition(actor, DefinitionId(id))?;
-        Ok(Renderer::new(engine, actor).definition_response(&def, true)?)
+        Ok(Renderer::new(engine, caller).definition_response(&def, true)?)
     })
     .await
     .map(Json)
@@ -681,7 +732,8 @@ pub(crate) async fn add_upload<S: Store + 'static>(
         Some(s) => parse_enum("ingestion_status", s)?,
         None => Ingestion::Pending,
     };
-    let out = call(&state, creds, move |engine, actor| {
+    let out = call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let (run, doc) = engine.add_upload(
             actor,
             RunId(id),
@@ -701,7 +753,7 @@ pub(crate) async fn add_upload<S: Store + 'static>(
             document_path_part_id: doc.id.0,
             version_path_part_id: version.id.0,
             ingestion_status: ingestion.as_str().to_owned(),
-            run: render_run(engine, actor, &run, false)?,
+            run: render_run(engine, caller, &run, false)?,
         })
     })
     .await?;
@@ -722,7 +774,8 @@ pub(crate) async fn set_ingestion<S: Store + 'static>(
     JsonBody(body): JsonBody<SetIngestionRequest>,
 ) -> ApiResult<Json<WorkflowRunResponse>> {
     let status: Ingestion = parse_enum("status", &body.status)?;
-    call(&state, creds, move |engine, actor| {
+    call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         if !(actor.role.is_admin() || actor.assumed) {
             return Err(Error::forbidden(
                 "ingestion status is reported by the ingestion pipeline (an admin or an assumed actor)",
@@ -730,7 +783,7 @@ pub(crate) async fn set_ingestion<S: Store + 'static>(
             .into());
         }
         let run = engine.set_upload_ingestion(actor.tenant_id, PathPartId(id), status)?;
-        render_run(engine, actor, &run, false)
+        render_run(engine, caller, &run, false)
     })
     .await
     .map(Json)
@@ -748,7 +801,8 @@ pub(crate) async fn add_output<S: Store + 'static>(
     PathId(id): PathId,
     JsonBody(body): JsonBody<AddOutputRequest>,
 ) -> ApiResult<Response> {
-    let out = call(&state, creds, move |engine, actor| {
+    let out = call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         let doc = engine.add_output(actor, RunId(id), &body.name)?;
         Ok(OutputResponse {
             asset: asset(&doc, None),
@@ -769,7 +823,8 @@ pub(crate) async fn thread_gate<S: Store + 'static>(
     creds: Credentials,
     PathId(id): PathId,
 ) -> ApiResult<Json<ThreadGateResponse>> {
-    call(&state, creds, move |engine, actor| {
+    call(&state, creds, move |engine, caller| {
+        let actor = &caller.actor;
         engine.check_thread_message(actor, RunId(id))?;
         Ok(ThreadGateResponse {
             accepting_messages: true,

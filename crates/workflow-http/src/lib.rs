@@ -68,22 +68,44 @@ use workflow_core::{Engine, Store};
 pub struct HttpConfig {
     /// Largest accepted request body in bytes; larger → 413 `payload_too_large`.
     pub body_limit: usize,
+    /// How many engine calls may run on the blocking pool at once; further requests wait
+    /// their turn (asynchronously). Bounding this keeps a burst from spawning hundreds of
+    /// blocking threads that only contend for the store (SQLite keeps a small reader pool).
+    pub max_concurrent_engine_calls: usize,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         HttpConfig {
             body_limit: 4 * 1024 * 1024,
+            max_concurrent_engine_calls: (cores * 2).clamp(2, 8),
         }
     }
 }
 
-/// What every handler shares: the engine and the configuration.
+/// What every handler shares: the engine, the configuration, and the permits of
+/// [`HttpConfig::max_concurrent_engine_calls`].
 pub struct AppState<S> {
     /// The engine.
     pub engine: Arc<Engine<S>>,
     /// The configuration.
     pub config: HttpConfig,
+    pub(crate) permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl<S> AppState<S> {
+    /// The state of a router over `engine`.
+    pub fn new(engine: Arc<Engine<S>>, config: HttpConfig) -> Self {
+        let permits = Arc::new(tokio::sync::Semaphore::new(
+            config.max_concurrent_engine_calls.max(1),
+        ));
+        AppState {
+            engine,
+            config,
+            permits,
+        }
+    }
 }
 
 impl<S> Clone for AppState<S> {
@@ -91,6 +113,7 @@ impl<S> Clone for AppState<S> {
         AppState {
             engine: self.engine.clone(),
             config: self.config.clone(),
+            permits: self.permits.clone(),
         }
     }
 }
@@ -100,7 +123,7 @@ impl<S> Clone for AppState<S> {
 /// [`Router::nest`].
 pub fn router<S: Store + 'static>(engine: Arc<Engine<S>>, config: HttpConfig) -> Router {
     let body_limit = config.body_limit;
-    let state = AppState { engine, config };
+    let state = AppState::new(engine, config);
     routes::<S>()
         .with_state(state)
         .route("/openapi.json", get(openapi_json))

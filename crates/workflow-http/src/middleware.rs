@@ -21,7 +21,27 @@ fn request_id_of(req: &Request) -> String {
         .map(str::trim)
         .filter(|v| !v.is_empty() && v.len() <= 200 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
-        .unwrap_or_else(|| Uuid::new_v4().to_string())
+        .unwrap_or_else(new_request_id)
+}
+
+/// A fresh request id in UUID v4 form: a per-process random seed mixed with a counter
+/// (unique within the process, no system call per request).
+fn new_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static SEED: OnceLock<u128> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = *SEED.get_or_init(|| Uuid::new_v4().as_u128());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let bits = seed ^ (u128::from(mix(n)) << 64 | u128::from(mix(n ^ 0x9e37_79b9_7f4a_7c15)));
+    uuid::Builder::from_random_bytes(bits.to_be_bytes())
+        .into_uuid()
+        .to_string()
 }
 
 /// Request id, span, error rendering.

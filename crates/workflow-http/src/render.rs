@@ -1,6 +1,7 @@
 //! Domain → wire. Runs on the blocking pool (it reads the store: the triggerer's name, the
 //! folders' documents, the scope's parts).
 
+use crate::handlers::Caller;
 use crate::wire::{
     ExcludedCommonFile, InputSnapshot, InstructionSnapshot, ItemPermissions, RunFolder,
     RunFolderRef, UserInfo, WorkflowDefinitionResponse, WorkflowRunAsset, WorkflowRunResponse,
@@ -24,12 +25,21 @@ pub(crate) struct Renderer<'a, S> {
 }
 
 impl<'a, S: Store> Renderer<'a, S> {
-    pub(crate) fn new(engine: &'a Engine<S>, actor: &'a Actor) -> Self {
+    /// A renderer for `caller`, seeded with the caller's own user record (its grants and name)
+    /// so that rendering does not read them again.
+    pub(crate) fn new(engine: &'a Engine<S>, caller: &'a Caller) -> Self {
+        let grants = if caller.actor.role.is_admin() {
+            Vec::new()
+        } else {
+            caller.user.grants.clone()
+        };
+        let mut users = HashMap::new();
+        users.insert(caller.user.id, Some(caller.user.clone()));
         Renderer {
             engine,
-            actor,
-            grants: None,
-            users: HashMap::new(),
+            actor: &caller.actor,
+            grants: Some(grants),
+            users,
             definitions: HashMap::new(),
         }
     }
@@ -84,15 +94,10 @@ impl<'a, S: Store> Renderer<'a, S> {
             }
             _ => None,
         };
-        let folder_path = |id: workflow_core::PathPartId, sub: &str| -> Result<String> {
-            Ok(store
-                .path_part(tenant, id)?
-                .map(|p| p.path)
-                .unwrap_or_else(|| format!("{}/{sub}", run.folders.path)))
-        };
-        let inputs_path = folder_path(run.folders.inputs_id, "inputs")?;
-        let outputs_path = folder_path(run.folders.outputs_id, "outputs")?;
-        let discussions_path = folder_path(run.folders.discussions_id, "discussions")?;
+        // The three subfolders are named children of the run folder (SPEC section 1).
+        let inputs_path = format!("{}/inputs", run.folders.path);
+        let outputs_path = format!("{}/outputs", run.folders.path);
+        let discussions_path = format!("{}/discussions", run.folders.path);
 
         let input_assets = match &run.snapshot {
             Some(s) => snapshot_assets(store, tenant, s)?,
@@ -237,6 +242,10 @@ pub(crate) fn asset(p: &PathPart, origin: Option<InputOrigin>) -> WorkflowRunAss
     }
 }
 
+/// The inputs of a started run, from its snapshot. Names and paths come from the pinned
+/// materialized paths (a version's path is its document's path plus the version id), so only a
+/// definition common file needs a read: it is surfaced as its DOCUMENT, as the Knowledge Stack
+/// API does. Pinned inputs are never approved themselves (approval applies to outputs).
 fn snapshot_assets<S: Store>(
     store: &S,
     tenant: workflow_core::TenantId,
@@ -244,44 +253,37 @@ fn snapshot_assets<S: Store>(
 ) -> Result<Vec<WorkflowRunAsset>> {
     let mut out = Vec::with_capacity(s.inputs.len());
     for i in &s.inputs {
-        let part = store.path_part(tenant, i.path_part_id)?;
-        // A pinned version is shown under its document's name; a definition common file is
-        // surfaced as its DOCUMENT (as the Knowledge Stack API does).
-        let doc = match &part {
-            Some(p) if p.kind == PathPartKind::DocumentVersion => match p.parent_id {
-                Some(d) => store.path_part(tenant, d)?,
-                None => None,
-            },
-            _ => None,
-        };
-        let name = doc
-            .as_ref()
-            .map(|d| d.name.clone())
-            .or_else(|| part.as_ref().map(|p| p.name.clone()))
-            .unwrap_or_else(|| {
-                i.materialized_path
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned()
-            });
-        let approval = part
-            .as_ref()
-            .map_or(ApprovalState::NotRequired, |p| p.approval_state)
-            .as_str()
-            .to_owned();
+        let is_version = i.part_type == PathPartKind::DocumentVersion;
+        let (doc_path, last) = i
+            .materialized_path
+            .rsplit_once('/')
+            .unwrap_or(("", i.materialized_path.as_str()));
+        let name = if is_version {
+            doc_path.rsplit('/').next().unwrap_or(last)
+        } else {
+            last
+        }
+        .to_owned();
         let origin = Some(i.origin.as_str().to_owned());
-        match doc.filter(|_| i.origin == InputOrigin::DefinitionCommon) {
-            Some(d) => out.push(WorkflowRunAsset {
-                id: d.id.0,
-                path_part_id: d.id.0,
+        let approval = ApprovalState::NotRequired.as_str().to_owned();
+        let common_doc = if is_version && i.origin == InputOrigin::DefinitionCommon {
+            store
+                .path_part(tenant, i.path_part_id)?
+                .and_then(|v| v.parent_id)
+        } else {
+            None
+        };
+        out.push(match common_doc {
+            Some(doc) => WorkflowRunAsset {
+                id: doc.0,
+                path_part_id: doc.0,
                 name,
                 part_type: PathPartKind::Document.as_str().to_owned(),
-                materialized_path: d.path.clone(),
+                materialized_path: doc_path.to_owned(),
                 approval_state: approval,
                 origin,
-            }),
-            None => out.push(WorkflowRunAsset {
+            },
+            None => WorkflowRunAsset {
                 id: i.path_part_id.0,
                 path_part_id: i.path_part_id.0,
                 name,
@@ -289,8 +291,8 @@ fn snapshot_assets<S: Store>(
                 materialized_path: i.materialized_path.clone(),
                 approval_state: approval,
                 origin,
-            }),
-        }
+            },
+        });
     }
     Ok(out)
 }

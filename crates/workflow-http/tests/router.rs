@@ -1034,7 +1034,10 @@ async fn error_conflict() {
 /// `payload_too_large` (413): a body over the configured limit, JSON or multipart.
 #[tokio::test]
 async fn error_payload_too_large() {
-    let w = world_with(HttpConfig { body_limit: 1024 });
+    let w = world_with(HttpConfig {
+        body_limit: 1024,
+        ..HttpConfig::default()
+    });
     let run = w.create(&w.def("triage"), OWNER, json!({})).await;
     let id = run["id"].as_str().unwrap();
     let big = "x".repeat(4096);

@@ -154,6 +154,7 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
 
     let config = HttpConfig {
         body_limit: args.body_limit,
+        ..HttpConfig::default()
     };
     let served = serve(engine.clone(), listener, config, shutdown_signal()).await;
     tracing::info!("no more requests; stopping background tasks");
