@@ -186,20 +186,18 @@ fn parse_list_query(
             }
             "owner_id" => owner = Some(parse_uuid("owner_id", v)?),
             "sort_by" | "order" => q.order = parse_enum::<RunOrder>("sort_by", v)?,
-            "sort_dir" => {
-                if !v.eq_ignore_ascii_case("desc") {
-                    return Err(ApiError::unprocessable(
-                        "sort_dir: only DESC (newest first) is supported",
-                    ));
-                }
+            "sort_dir" if !v.eq_ignore_ascii_case("desc") => {
+                return Err(ApiError::unprocessable(
+                    "sort_dir: only DESC (newest first) is supported",
+                ));
             }
             "approvable_by_me" | "created_after" | "created_before" | "updated_after"
-            | "updated_before" | "include_tag_ids" | "exclude_tag_ids" => {
-                if !v.is_empty() && v != "false" {
-                    return Err(ApiError::unprocessable(format!(
-                        "{k}: this filter is not supported by this server"
-                    )));
-                }
+            | "updated_before" | "include_tag_ids" | "exclude_tag_ids"
+                if !v.is_empty() && v != "false" =>
+            {
+                return Err(ApiError::unprocessable(format!(
+                    "{k}: this filter is not supported by this server"
+                )));
             }
             _ => {}
         }

@@ -25,7 +25,7 @@ use workflow_core::{
 #[derive(Clone, Debug)]
 pub enum RunnerMessage {
     /// Execute an attempt.
-    Dispatch(Dispatch),
+    Dispatch(Box<Dispatch>),
     /// Abandon an attempt (best effort).
     Cancel(Cancel),
 }
@@ -59,7 +59,7 @@ impl ChannelDispatcher {
 
 impl Dispatcher for ChannelDispatcher {
     fn dispatch(&self, message: &Dispatch) -> Result<(), DispatchError> {
-        self.send(RunnerMessage::Dispatch(message.clone()))
+        self.send(RunnerMessage::Dispatch(Box::new(message.clone())))
     }
     fn cancel(&self, message: &Cancel) -> Result<(), DispatchError> {
         self.send(RunnerMessage::Cancel(message.clone()))
@@ -102,7 +102,7 @@ pub fn spawn_local_runner<S: Store + 'static>(
                             continue;
                         }
                         let key = d.key;
-                        let h = attempts.spawn(run_attempt(engine.clone(), d, delay));
+                        let h = attempts.spawn(run_attempt(engine.clone(), *d, delay));
                         waiting.insert(key, h);
                     }
                     Some(RunnerMessage::Cancel(c)) => {
