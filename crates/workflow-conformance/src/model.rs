@@ -34,6 +34,10 @@
 //!   fires only when a PENDING run settles.
 //! * REAP-1: a run is reaped when its attempt started *more than* duration + grace ago, i.e.
 //!   strictly after its deadline.
+//! * CLONE-2 with DELETE-3 and START-8: a clone made with `include_inputs` references the
+//!   source snapshot's uploads by id, and they stay in the source's `inputs/`; once the source
+//!   is deleted they are gone, so the clone's Start is `conflict` (a scope reference that no
+//!   longer exists), and an auto-start would settle NOT_STARTED.
 
 pub use workflow_core::Ingestion;
 use workflow_core::{ApprovalState, CallbackOutcome, CallbackStatus, ErrorCode, ExecutionState};
@@ -393,6 +397,11 @@ pub struct RunModel {
     pub deadline: Option<i64>,
     /// Why it failed.
     pub error: Option<FailReason>,
+    /// Runs whose uploads this run's input scope references (CLONE-2 pins the source
+    /// snapshot's uploads by id; they stay in the source's `inputs/`).
+    pub scope_refs: std::collections::BTreeSet<usize>,
+    /// The runs whose uploads the snapshot pinned: the scope's, plus its own uploads (SNAP-3).
+    pub snapshot_refs: std::collections::BTreeSet<usize>,
 }
 
 impl RunModel {
@@ -524,6 +533,8 @@ impl Model {
             auto_start: false,
             deadline: None,
             error: None,
+            scope_refs: std::collections::BTreeSet::new(),
+            snapshot_refs: std::collections::BTreeSet::new(),
         });
         self.runs.len() - 1
     }
@@ -536,11 +547,24 @@ impl Model {
         if !r.has_snapshot {
             r.has_snapshot = true;
             r.snapshot_requires_approval = r.def.requires_approval();
+            r.snapshot_refs = r.scope_refs.clone();
+            if !r.uploads.is_empty() {
+                r.snapshot_refs.insert(i);
+            }
         }
         r.execution_state = ExecutionState::InProgress;
         r.attempt += 1;
         r.deadline = Some(now + budget);
         r.error = None;
+    }
+
+    /// START-8: a scope reference that no longer exists (a referenced upload went with its
+    /// deleted run).
+    fn scope_broken(&self, i: usize) -> bool {
+        self.runs[i]
+            .scope_refs
+            .iter()
+            .any(|s| self.runs.get(*s).is_none_or(|r| r.deleted))
     }
 
     fn fail(&mut self, i: usize, why: FailReason) {
@@ -652,6 +676,7 @@ impl Model {
                     S::NotStarted if r.uploads.iter().any(|u| *u != Ingestion::Completed) => {
                         conflict // START-4
                     }
+                    S::NotStarted if self.scope_broken(*run) => conflict, // START-8
                     S::NotStarted => {
                         self.dispatch(*run); // START-1
                         self.runs[*run].transitions += 1;
@@ -729,7 +754,10 @@ impl Model {
                 self.runs[*run].transitions += 1;
                 self.ok(*run)
             }
-            Op::Clone { run, .. } => {
+            Op::Clone {
+                run,
+                include_inputs,
+            } => {
                 let Some(a) = self.access(*run, actor) else {
                     return not_found;
                 };
@@ -741,7 +769,13 @@ impl Model {
                     return not_found; // CLONE-4 (CREATE-1)
                 }
                 let def = source.def;
+                let refs = if *include_inputs {
+                    source.snapshot_refs.clone() // CLONE-2
+                } else {
+                    std::collections::BTreeSet::new()
+                };
                 let i = self.new_run(def, actor.person(), RunName::Unique); // CLONE-1
+                self.runs[i].scope_refs = refs;
                 self.ok(i)
             }
             Op::Approve { run, approved } => {
@@ -826,9 +860,16 @@ impl Model {
                         r.error = Some(FailReason::UploadFailed);
                     }
                     S::Pending if failed => r.execution_state = S::NotStarted, // SYNC-3
-                    S::Pending if r.auto_start => self.dispatch(*run),         // SYNC-2
-                    S::Pending => r.execution_state = S::NotStarted,           // SYNC-2
-                    _ => {}                                                    // SYNC-4
+                    S::Pending if r.auto_start => {
+                        if self.scope_broken(*run) {
+                            // SYNC-2: START-8 refuses; the run settles NOT_STARTED.
+                            self.runs[*run].execution_state = S::NotStarted;
+                        } else {
+                            self.dispatch(*run);
+                        }
+                    }
+                    S::Pending => r.execution_state = S::NotStarted, // SYNC-2
+                    _ => {}                                          // SYNC-4
                 }
                 self.ok(*run)
             }
@@ -1496,6 +1537,8 @@ impl<S: workflow_core::Store> Driver<S> {
 ///   a live run's version is its last seq; a deleted run's last record goes to nothing.
 /// * SNAP-7: a snapshot, once written, never changes.
 /// * CONC-5: an IN_PROGRESS run has a dispatch of its current attempt in the outbox.
+/// * CONC-3, START-1, RETRY-1: exactly one dispatch per attempt, in order, and nothing else;
+///   STOP-1, REAP-1: exactly one cancel per stop or time-out, of the attempt it ended.
 pub fn check_step(
     before: &StoreState,
     after: &StoreState,
@@ -1572,6 +1615,37 @@ pub fn check_step(
             })
         {
             return Err(format!("CONC-5: run {i} IN_PROGRESS without a dispatch of attempt {}", run.attempt));
+        }
+    }
+    for (i, (outbox, history)) in after.outboxes.iter().zip(&after.histories).enumerate() {
+        let attempts = history.last().map_or(0, |r| r.attempt);
+        let mut dispatched = Vec::new();
+        let mut cancelled = Vec::new();
+        for e in outbox {
+            match &e.message {
+                workflow_core::OutboxMessage::Dispatch(d) => dispatched.push(d.key.attempt),
+                workflow_core::OutboxMessage::Cancel(c) => cancelled.push(c.key.attempt),
+            }
+        }
+        if dispatched != (1..=attempts).collect::<Vec<_>>() {
+            return Err(format!(
+                "CONC-3: run {i}: dispatches {dispatched:?} for {attempts} attempts (one each)"
+            ));
+        }
+        let ended: Vec<u32> = history
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.event,
+                    workflow_core::Event::Stopped | workflow_core::Event::TimedOut
+                )
+            })
+            .map(|r| r.attempt)
+            .collect();
+        if cancelled != ended {
+            return Err(format!(
+                "STOP-1, REAP-1: run {i}: cancels {cancelled:?}, stops and time-outs {ended:?}"
+            ));
         }
     }
     Ok(())

@@ -10,7 +10,8 @@
 //!
 //! Checked after every step, for every run:
 //! * CONC-5: a run IN_PROGRESS has a dispatch of its current attempt in the outbox (queued or
-//!   delivered);
+//!   delivered); CONC-3: exactly one dispatch is queued per attempt, however often the relay
+//!   redelivers it;
 //! * CONC-2, CB-3, CB-4, REAP-2, STOP-2: at most one terminal write per attempt (history), and a
 //!   runner's callback never fails except as `not_found` (run deleted) or `service_unavailable`
 //!   (injected);
@@ -506,6 +507,20 @@ impl Sim {
                         ));
                     }
                 }
+            }
+            let attempts = st.history.last().map_or(0, |r| r.attempt);
+            let dispatched: Vec<u32> = st
+                .outbox
+                .iter()
+                .filter_map(|e| match &e.message {
+                    OutboxMessage::Dispatch(d) => Some(d.key.attempt),
+                    OutboxMessage::Cancel(_) => None,
+                })
+                .collect();
+            if dispatched != (1..=attempts).collect::<Vec<_>>() {
+                return Err(format!(
+                    "CONC-3: run {id}: dispatches {dispatched:?} for {attempts} attempts"
+                ));
             }
             let Some(run) = &st.row else { continue };
             if st.history.last().map(|r| r.seq) != Some(run.version) {
