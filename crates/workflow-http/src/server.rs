@@ -184,7 +184,7 @@ pub fn demo_banner(fixture: &Fixture, base_url: &str) -> String {
         r#"
 Try it with curl:
   curl -s -X POST -H 'Authorization: Bearer {key}' \
-       -F 'input_scope=["{doc}"]' -F name=first-run \
+       -F 'input_scope=["{doc}"]' \
        {base_url}/v1/workflow-definitions/{def}/runs
   curl -s -X POST -H 'Authorization: Bearer {key}' {base_url}/v1/workflow-runs/<run id>/start
   curl -s -H 'Authorization: Bearer {key}' {base_url}/v1/workflow-runs/<run id>
