@@ -306,6 +306,11 @@ pub enum Op {
         /// The run.
         run: usize,
     },
+    /// The runner writes a new output document into `outputs/` (approved by APPROVE-3).
+    AddOutput {
+        /// The run.
+        run: usize,
+    },
     /// The clock moves forward (the actor is ignored).
     AdvanceClock {
         /// By this many seconds.
@@ -358,6 +363,8 @@ pub enum Expected {
     Reaped(Vec<usize>),
     /// A listing shows exactly these runs.
     Listed(Vec<usize>),
+    /// An output document was written.
+    OutputAdded,
     /// Nothing to answer (clock moves).
     Done,
     /// Refused with this code; nothing changed (ERR-2).
@@ -629,6 +636,20 @@ impl Model {
                 None => not_found,
                 Some(_) => self.ok(*run), // GET-1
             },
+            Op::AddOutput { run } => {
+                let Some(a) = self.access(*run, actor) else {
+                    return not_found;
+                };
+                if !a.manage {
+                    return forbidden;
+                }
+                let r = &mut self.runs[*run];
+                if r.execution_state != S::InProgress {
+                    return conflict;
+                }
+                r.transitions += 1;
+                Expected::OutputAdded
+            }
             Op::ThreadMessage { run } => match self.access(*run, actor) {
                 None => not_found,
                 Some(_) if self.runs[*run].execution_state == S::InProgress => {
@@ -1357,6 +1378,17 @@ impl<S: workflow_core::Store> Driver<S> {
                 let r = e.check_thread_message(&a, self.id(*run));
                 self.answer(r)
             }
+            Op::AddOutput { run } => {
+                let name = {
+                    let mut book = self.book();
+                    book.fresh += 1;
+                    format!("out-{}", book.fresh)
+                };
+                match e.add_output(&a, self.id(*run), &name) {
+                    Ok(_) => Expected::OutputAdded,
+                    Err(err) => Expected::Error(err.code()),
+                }
+            }
             Op::Update { run, name } => {
                 let id = self.id(*run);
                 let cmd = UpdateRun {
@@ -1537,6 +1569,7 @@ impl<S: workflow_core::Store> Driver<S> {
 ///   a live run's version is its last seq; a deleted run's last record goes to nothing.
 /// * SNAP-7: a snapshot, once written, never changes.
 /// * CONC-5: an IN_PROGRESS run has a dispatch of its current attempt in the outbox.
+/// * APPROVE-3: an approved run's output documents are all approved.
 /// * CONC-3, START-1, RETRY-1: exactly one dispatch per attempt, in order, and nothing else;
 ///   STOP-1, REAP-1: exactly one cancel per stop or time-out, of the attempt it ended.
 pub fn check_step(
@@ -1617,6 +1650,22 @@ pub fn check_step(
             return Err(format!("CONC-5: run {i} IN_PROGRESS without a dispatch of attempt {}", run.attempt));
         }
     }
+    for (i, run) in after.runs.iter().enumerate() {
+        let Some(run) = run else { continue };
+        if run.approval_state == workflow_core::ApprovalState::Approved {
+            let pending = after.folders[i].iter().find(|p| {
+                p.parent_id == Some(run.folders.outputs_id)
+                    && p.kind == workflow_core::PathPartKind::Document
+                    && p.approval_state != workflow_core::ApprovalState::Approved
+            });
+            if let Some(p) = pending {
+                return Err(format!(
+                    "APPROVE-3: run {i} approved but its output {} is not",
+                    p.name
+                ));
+            }
+        }
+    }
     for (i, (outbox, history)) in after.outboxes.iter().zip(&after.histories).enumerate() {
         let attempts = history.last().map_or(0, |r| r.attempt);
         let mut dispatched = Vec::new();
@@ -1677,7 +1726,8 @@ pub fn resolve(op: &Op, runs: usize) -> Op {
         | Op::Delete { run }
         | Op::AddUpload { run, .. }
         | Op::SetIngestion { run, .. }
-        | Op::ThreadMessage { run } => pick(run),
+        | Op::ThreadMessage { run }
+        | Op::AddOutput { run } => pick(run),
         Op::Create { .. } | Op::AdvanceClock { .. } | Op::Reap | Op::List => {}
     }
     op

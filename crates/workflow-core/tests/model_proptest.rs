@@ -4,7 +4,8 @@
 //!
 //! Operations: create (with uploads, auto-start, pool names, idempotency keys), get, update,
 //! start, stop, callback COMPLETED/FAILED with no attempt, the current one or a stale/future
-//! one, retry, clone, approve, delete, add upload, ingestion status changes, the thread gate,
+//! one, retry, clone, approve, delete, add upload, ingestion status changes, output documents
+//! written by the runner, the thread gate,
 //! clock jumps (landing on and around attempt deadlines), reaper sweeps and listing.
 //!
 //! After every step:
@@ -17,6 +18,8 @@
 //! * versions only grow; history has no gaps (seq 1..=version, chained from/to) (AUDIT-1, CONC-1);
 //! * a refused command changes nothing: rows, history, outbox, folders (ERR-2);
 //! * a snapshot never changes (SNAP-7); an IN_PROGRESS run has its dispatch queued (CONC-5);
+//!   one dispatch per attempt (CONC-3), one cancel per stop or time-out (STOP-1, REAP-1);
+//!   an approved run's outputs are approved (APPROVE-3);
 //! * a call that wrote nothing (START-2 start on IN_PROGRESS, STOP-2 stop on a terminal run,
 //!   CB-3 callback on a terminal run, CB-4 stale callback, APPROVE-4 approve on approved,
 //!   CREATE-6 create with the same idempotency key, reads) gives the same answer, the same
@@ -139,6 +142,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (run.clone(), 0usize..3, ingestion())
             .prop_map(|(run, upload, status)| Op::SetIngestion { run, upload, status }),
         1 => run.clone().prop_map(|run| Op::ThreadMessage { run }),
+        2 => run.clone().prop_map(|run| Op::AddOutput { run }),
         2 => prop_oneof![Just(1u32), Just(59), Just(60), Just(330), Just(600), Just(659), Just(660), Just(661), Just(5000)]
             .prop_map(|seconds| Op::AdvanceClock { seconds }),
         2 => Just(Op::Reap),
