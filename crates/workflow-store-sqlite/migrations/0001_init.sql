@@ -43,7 +43,6 @@ CREATE TABLE path_parts (
     PRIMARY KEY (tenant_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX path_parts_by_parent ON path_parts (tenant_id, parent_id, path, id);
-CREATE INDEX path_parts_by_path ON path_parts (tenant_id, path);
 
 -- Version facts of DOCUMENT_VERSION parts (one row per such part).
 CREATE TABLE versions (

@@ -92,7 +92,9 @@ use codec::{
 };
 use conn::map_err;
 use rusqlite::types::Value;
-use rusqlite::{params, CachedStatement, Connection, OptionalExtension, ToSql, TransactionBehavior};
+use rusqlite::{
+    params, CachedStatement, Connection, OptionalExtension, ToSql, TransactionBehavior,
+};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -413,7 +415,12 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn runs(&self, c: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<Run>> {
+    fn runs(
+        &self,
+        c: &Connection,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> StoreResult<Vec<Run>> {
         let mut stmt = self.prep(c, sql)?;
         let mut rows = stmt.query(params).map_err(map_err)?;
         let mut out = Vec::new();
@@ -423,7 +430,12 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn outbox(&self, c: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<Vec<OutboxEntry>> {
+    fn outbox(
+        &self,
+        c: &Connection,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> StoreResult<Vec<OutboxEntry>> {
         let mut stmt = self.prep(c, sql)?;
         let mut rows = stmt.query(params).map_err(map_err)?;
         let mut out = Vec::new();
@@ -433,7 +445,12 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn exists(&self, c: &Connection, sql: &str, params: impl rusqlite::Params) -> StoreResult<bool> {
+    fn exists(
+        &self,
+        c: &Connection,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> StoreResult<bool> {
         self.prep(c, sql)?
             .query_row(params, |r| r.get::<_, bool>(0))
             .map_err(map_err)
@@ -545,10 +562,18 @@ impl SqliteStore {
             self.apply_one(c, w)?;
         }
         let h = history_params(&cm.history)?;
-        self.exec(c, sql!("insert_history"), rusqlite::params_from_iter(h.iter()))?;
+        self.exec(
+            c,
+            sql!("insert_history"),
+            rusqlite::params_from_iter(h.iter()),
+        )?;
         for m in &cm.outbox {
             let p = outbox_params(m)?;
-            self.exec(c, sql!("insert_outbox"), rusqlite::params_from_iter(p.iter()))?;
+            self.exec(
+                c,
+                sql!("insert_outbox"),
+                rusqlite::params_from_iter(p.iter()),
+            )?;
         }
         Ok(CommitOutcome::Committed)
     }

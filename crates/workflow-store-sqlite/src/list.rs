@@ -206,7 +206,11 @@ mod tests {
         let queries: &[(&str, &str, usize)] = &[
             ("tenant", include_str!("../sql/tenant.sql"), 1),
             ("user", include_str!("../sql/user.sql"), 2),
-            ("user_by_api_key", include_str!("../sql/user_by_api_key.sql"), 1),
+            (
+                "user_by_api_key",
+                include_str!("../sql/user_by_api_key.sql"),
+                1,
+            ),
             ("grants", include_str!("../sql/grants.sql"), 2),
             ("path_part", include_str!("../sql/path_part.sql"), 2),
             ("children", include_str!("../sql/children.sql"), 2),
@@ -214,21 +218,53 @@ mod tests {
             ("definition", include_str!("../sql/definition.sql"), 2),
             ("definitions", include_str!("../sql/definitions.sql"), 1),
             ("load_run", include_str!("../sql/load_run.sql"), 2),
-            ("run_id_by_name", include_str!("../sql/run_id_by_name.sql"), 3),
-            ("run_by_idempotency_key", include_str!("../sql/run_by_idempotency_key.sql"), 4),
+            (
+                "run_id_by_name",
+                include_str!("../sql/run_id_by_name.sql"),
+                3,
+            ),
+            (
+                "run_by_idempotency_key",
+                include_str!("../sql/run_by_idempotency_key.sql"),
+                4,
+            ),
             ("expired_runs", include_str!("../sql/expired_runs.sql"), 2),
-            ("current_version", include_str!("../sql/current_version.sql"), 1),
+            (
+                "current_version",
+                include_str!("../sql/current_version.sql"),
+                1,
+            ),
             ("id_ever_used", include_str!("../sql/id_ever_used.sql"), 1),
             ("name_taken", include_str!("../sql/name_taken.sql"), 3),
-            ("idempotency_taken", include_str!("../sql/idempotency_taken.sql"), 4),
+            (
+                "idempotency_taken",
+                include_str!("../sql/idempotency_taken.sql"),
+                4,
+            ),
             ("history", include_str!("../sql/history.sql"), 2),
-            ("outbox_pending", include_str!("../sql/outbox_pending.sql"), 1),
-            ("outbox_for_run", include_str!("../sql/outbox_for_run.sql"), 2),
-            ("outbox_record_attempt", include_str!("../sql/outbox_record_attempt.sql"), 2),
+            (
+                "outbox_pending",
+                include_str!("../sql/outbox_pending.sql"),
+                1,
+            ),
+            (
+                "outbox_for_run",
+                include_str!("../sql/outbox_for_run.sql"),
+                2,
+            ),
+            (
+                "outbox_record_attempt",
+                include_str!("../sql/outbox_record_attempt.sql"),
+                2,
+            ),
             ("delete_run", include_str!("../sql/delete_run.sql"), 1),
             ("delete_grants", include_str!("../sql/delete_grants.sql"), 2),
             ("delete_part", include_str!("../sql/delete_part.sql"), 2),
-            ("delete_version", include_str!("../sql/delete_version.sql"), 2),
+            (
+                "delete_version",
+                include_str!("../sql/delete_version.sql"),
+                2,
+            ),
         ];
         for (name, sql, n) in queries {
             let p = plan_positional(&c, sql, *n);

@@ -41,7 +41,10 @@ fn dump(store: &impl Store, roots: &[PathPartId], deleted: RunId) -> Dump {
         parts.extend(store.descendants(t, *r).unwrap());
     }
     Dump {
-        tenants: [TENANT, 2].iter().map(|n| store.tenant(TenantId(wid(*n))).unwrap()).collect(),
+        tenants: [TENANT, 2]
+            .iter()
+            .map(|n| store.tenant(TenantId(wid(*n))).unwrap())
+            .collect(),
         users: (10..16)
             .map(|n| store.user(t, UserId(wid(n))).unwrap())
             .collect(),
@@ -62,7 +65,10 @@ fn dump(store: &impl Store, roots: &[PathPartId], deleted: RunId) -> Dump {
         deleted: store.history(t, deleted).unwrap(),
         pending: store.outbox_pending(1000).unwrap(),
         expired: store
-            .expired_runs(workflow_conformance::world::epoch() + chrono::Duration::days(1), 100)
+            .expired_runs(
+                workflow_conformance::world::epoch() + chrono::Duration::days(1),
+                100,
+            )
             .unwrap(),
     }
 }
@@ -100,7 +106,11 @@ fn conc_4_reopen_keeps_runs_history_outbox_and_catalog_exactly() {
         let before = dump(w.engine.store(), &roots, gone.id);
         assert!(before.runs.len() >= 9 && !before.pending.is_empty() && !before.expired.is_empty());
         drop(w);
-        let after = dump(&SqliteStore::open_with(&path, options).unwrap(), &roots, gone.id);
+        let after = dump(
+            &SqliteStore::open_with(&path, options).unwrap(),
+            &roots,
+            gone.id,
+        );
         assert_eq!(before, after);
         check_invariants(&path);
     }
@@ -144,9 +154,13 @@ fn migrations_are_tracked_by_user_version() {
     let t = TempStore::new();
     drop(SqliteStore::open(t.path()).unwrap());
     let c = rusqlite::Connection::open(t.path()).unwrap();
-    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(v, 1);
-    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 

@@ -20,7 +20,15 @@ fn footprint(c: &rusqlite::Connection) -> (i64, i64, i64, i64, i64) {
                 (SELECT count(*) FROM path_parts), (SELECT count(*) FROM runs),
                 (SELECT total(version) FROM runs)",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, f64>(4)? as i64)),
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get::<_, f64>(4)? as i64,
+            ))
+        },
     )
     .unwrap()
 }
@@ -33,11 +41,19 @@ struct Driver<'a> {
 
 impl Driver<'_> {
     /// Run one operation; an error must leave no trace (ERR-2).
-    fn op<T>(&mut self, name: &'static str, f: impl FnOnce(&Engine<SqliteStore>) -> Result<T>) -> Option<T> {
+    fn op<T>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&Engine<SqliteStore>) -> Result<T>,
+    ) -> Option<T> {
         let before = footprint(&self.probe);
         let r = f(self.engine);
         if r.is_err() {
-            assert_eq!(before, footprint(&self.probe), "{name} failed but wrote something");
+            assert_eq!(
+                before,
+                footprint(&self.probe),
+                "{name} failed but wrote something"
+            );
         }
         self.results.push((name, r.is_ok()));
         r.ok()
@@ -52,7 +68,9 @@ fn lifecycle(d: &mut Driver<'_>, clock: &ManualClock, owner: &Actor, user: &Acto
         error: Some("x".into()),
         attempt: None,
     };
-    if let Some(a) = d.op("create A", |e| e.create_run(user, def, CreateRun::default())) {
+    if let Some(a) = d.op("create A", |e| {
+        e.create_run(user, def, CreateRun::default())
+    }) {
         let update = UpdateRun {
             name: Some("renamed".into()),
             ..UpdateRun::default()
@@ -60,24 +78,38 @@ fn lifecycle(d: &mut Driver<'_>, clock: &ManualClock, owner: &Actor, user: &Acto
         d.op("update A", |e| e.update_run(user, a.id, update));
         d.op("start A", |e| e.start_run(user, a.id, StartRun::default()));
         d.op("relay", |e| e.relay_outbox());
-        d.op("callback A", |e| e.callback(&agent, a.id, cb(CallbackStatus::Completed)));
+        d.op("callback A", |e| {
+            e.callback(&agent, a.id, cb(CallbackStatus::Completed))
+        });
         let approve = Approve {
             state: ApprovalState::Approved,
             reason: None,
         };
         d.op("approve A", |e| e.approve_run(owner, a.id, approve));
-        d.op("clone A", |e| e.clone_run(user, a.id, CloneRun { include_inputs: true }));
+        d.op("clone A", |e| {
+            e.clone_run(
+                user,
+                a.id,
+                CloneRun {
+                    include_inputs: true,
+                },
+            )
+        });
         d.op("get A", |e| e.get_run(user, a.id));
         d.op("history A", |e| e.history(tenant(), a.id));
     }
-    if let Some(b) = d.op("create B", |e| e.create_run(user, def, CreateRun::default())) {
+    if let Some(b) = d.op("create B", |e| {
+        e.create_run(user, def, CreateRun::default())
+    }) {
         d.op("start B", |e| e.start_run(user, b.id, StartRun::default()));
         d.op("stop B", |e| e.stop_run(user, b.id));
         d.op("retry B", |e| e.retry_run(user, b.id));
         clock.advance(workflow_core::chrono::Duration::hours(3));
         d.op("reap", |e| e.reap_expired());
         d.op("retry B again", |e| e.retry_run(user, b.id));
-        d.op("callback B", |e| e.callback(&agent, b.id, cb(CallbackStatus::Failed)));
+        d.op("callback B", |e| {
+            e.callback(&agent, b.id, cb(CallbackStatus::Failed))
+        });
         d.op("delete B", |e| e.delete_run(user, b.id));
     }
     let upload = CreateRun {
@@ -90,14 +122,18 @@ fn lifecycle(d: &mut Driver<'_>, clock: &ManualClock, owner: &Actor, user: &Acto
     if let Some(c) = d.op("create C", |e| e.create_run(user, def, upload)) {
         let version = d.op("find upload", |e| {
             let docs = e.documents_in(tenant(), c.folders.inputs_id)?;
-            let doc = docs.first().ok_or_else(|| Error::Internal("no upload".into()))?;
+            let doc = docs
+                .first()
+                .ok_or_else(|| Error::Internal("no upload".into()))?;
             let v = e.store().children(tenant(), doc.id)?;
             v.first()
                 .map(|v| v.id)
                 .ok_or_else(|| Error::Internal("no version".into()))
         });
         if let Some(v) = version {
-            d.op("ingested", |e| e.set_upload_ingestion(tenant(), v, Ingestion::Completed));
+            d.op("ingested", |e| {
+                e.set_upload_ingestion(tenant(), v, Ingestion::Completed)
+            });
         }
         d.op("start C", |e| e.start_run(user, c.id, StartRun::default()));
     }
@@ -132,12 +168,18 @@ fn run_with_fault(template: &Path, dir: &Path, n: u64, persistent: bool) -> u64 
         // Once a call has failed, every later call fails too.
         if let Some(first) = d.results.iter().position(|(_, ok)| !ok) {
             let late_ok: Vec<_> = d.results[first..].iter().filter(|(_, ok)| *ok).collect();
-            assert!(late_ok.is_empty(), "n={n}: succeeded after a persistent fault: {late_ok:?}");
+            assert!(
+                late_ok.is_empty(),
+                "n={n}: succeeded after a persistent fault: {late_ok:?}"
+            );
         }
     }
     if n > calls {
         let failed: Vec<_> = d.results.iter().filter(|(_, ok)| !ok).collect();
-        assert!(failed.is_empty(), "the lifecycle fails without faults: {failed:?}");
+        assert!(
+            failed.is_empty(),
+            "the lifecycle fails without faults: {failed:?}"
+        );
     } else {
         assert!(
             d.results.iter().any(|(_, ok)| !ok) || !persistent,

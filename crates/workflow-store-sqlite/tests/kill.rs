@@ -48,7 +48,12 @@ fn kill_child_storm() {
 
 fn ack(run: &Run) {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "ACK {} {} {}", run.id, run.version, run.execution_state).unwrap();
+    writeln!(
+        out,
+        "ACK {} {} {}",
+        run.id, run.version, run.execution_state
+    )
+    .unwrap();
     out.flush().unwrap();
 }
 
@@ -57,9 +62,7 @@ fn storm(engine: &Engine<SqliteStore>, seed: u64) {
     let user = actor(engine.store(), TRIGGERER);
     let def = DefinitionId(wid(DEF));
     loop {
-        let run = engine
-            .create_run(&user, def, CreateRun::default())
-            .unwrap();
+        let run = engine.create_run(&user, def, CreateRun::default()).unwrap();
         ack(&run);
         let run = engine
             .start_run(&user, run.id, StartRun::default())
@@ -78,7 +81,10 @@ fn storm(engine: &Engine<SqliteStore>, seed: u64) {
                     error: None,
                     attempt: Some(run.attempt),
                 };
-                engine.callback(&user.clone().assumed(), run.id, cb).unwrap().run
+                engine
+                    .callback(&user.clone().assumed(), run.id, cb)
+                    .unwrap()
+                    .run
             }
         };
         ack(&run);
@@ -114,10 +120,15 @@ fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
     let mut acknowledged = 0usize;
     for i in 0..iterations {
         let mut cmd = Command::new(&exe);
-        cmd.args(["--exact", "kill_child_storm", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, &path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        cmd.args([
+            "--exact",
+            "kill_child_storm",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
         if i % 2 == 1 {
             cmd.env(DURABILITY_ENV, "1");
         }
@@ -142,7 +153,10 @@ fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
         std::thread::sleep(std::time::Duration::from_millis(1 + rng.below(30)));
         child.kill().unwrap(); // SIGKILL on Unix
         let status = child.wait().unwrap();
-        assert!(!status.success(), "iteration {i}: the child ended by itself");
+        assert!(
+            !status.success(),
+            "iteration {i}: the child ended by itself"
+        );
         let lines = reader.join().unwrap();
 
         let store = SqliteStore::open(&path).unwrap();
@@ -178,5 +192,8 @@ fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
         check_invariants(&path);
     }
     println!("{iterations} kills, {acknowledged} acknowledged transitions checked");
-    assert!(acknowledged > 0, "the children never got to commit anything");
+    assert!(
+        acknowledged > 0,
+        "the children never got to commit anything"
+    );
 }

@@ -31,7 +31,12 @@ fn process_barrier(dir: &Path, r: usize, me: usize) {
 
 /// One racer thread: for every run, Start, then a callback (even racers) or a Stop (odd ones).
 /// Reports `WIN <run>` for a callback that committed, `ERR ...` for anything not allowed.
-fn racer(engine: &Engine<SqliteStore>, runs: &[RunId], g: usize, sync: &dyn Fn(usize)) -> Vec<String> {
+fn racer(
+    engine: &Engine<SqliteStore>,
+    runs: &[RunId],
+    g: usize,
+    sync: &dyn Fn(usize),
+) -> Vec<String> {
     let user = actor(engine.store(), TRIGGERER);
     let mut out = Vec::new();
     for (r, id) in runs.iter().enumerate() {
@@ -70,8 +75,12 @@ fn race_threads(
     let barrier = Arc::new(Barrier::new(THREADS));
     (0..THREADS)
         .map(|t| {
-            let (engine, runs, barrier, leader_sync) =
-                (engine.clone(), runs.clone(), barrier.clone(), leader_sync.clone());
+            let (engine, runs, barrier, leader_sync) = (
+                engine.clone(),
+                runs.clone(),
+                barrier.clone(),
+                leader_sync.clone(),
+            );
             std::thread::spawn(move || {
                 let sync = |r: usize| {
                     if barrier.wait().is_leader() {
@@ -138,7 +147,10 @@ fn check_races(path: &Path, runs: &[RunId], lines: &[String]) {
             .iter()
             .filter(|e| matches!(e, Event::Completed | Event::Stopped | Event::Failed))
             .collect();
-        assert_eq!(starts, 1, "CONC-3: run {id} started {starts} times: {events:?}");
+        assert_eq!(
+            starts, 1,
+            "CONC-3: run {id} started {starts} times: {events:?}"
+        );
         assert_eq!(terminal.len(), 1, "CONC-2: run {id}: {events:?}");
         assert_eq!(h.len(), 3, "run {id}: {events:?}");
         let dispatches = store
@@ -147,15 +159,24 @@ fn check_races(path: &Path, runs: &[RunId], lines: &[String]) {
             .iter()
             .filter(|e| matches!(e.message, OutboxMessage::Dispatch(_)))
             .count();
-        assert_eq!(dispatches, 1, "CONC-3: run {id} dispatched {dispatches} times");
+        assert_eq!(
+            dispatches, 1,
+            "CONC-3: run {id} dispatched {dispatches} times"
+        );
         let wins = lines.iter().filter(|l| **l == format!("WIN {id}")).count();
         let completed = usize::from(*terminal[0] == Event::Completed);
-        assert_eq!(wins, completed, "CONC-2: callback winners of {id}: {events:?}");
+        assert_eq!(
+            wins, completed,
+            "CONC-2: callback winners of {id}: {events:?}"
+        );
     }
     drop(store);
     check_invariants(path);
     let wins = lines.iter().filter(|l| l.starts_with("WIN")).count();
-    println!("{} runs raced: {wins} won by a callback, the rest by a stop", runs.len());
+    println!(
+        "{} runs raced: {wins} won by a callback, the rest by a stop",
+        runs.len()
+    );
 }
 
 /// CONC-1, CONC-2, CONC-3 across processes: 2 processes × 4 threads race Start, Stop and
@@ -170,7 +191,12 @@ fn conc_1_cross_process_racers_exactly_one_commit_per_race() {
     let children: Vec<_> = (0..PROCESSES)
         .map(|p| {
             Command::new(&exe)
-                .args(["--exact", "racer_child_process", "--nocapture", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    "racer_child_process",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(CHILD_DB, &path)
                 .env(CHILD_RUNS, list.join(","))
                 .env(CHILD_INDEX, p.to_string())
