@@ -11,7 +11,7 @@
 //! with [`workflow_core::StoreErrorKind::Corrupt`] before a single byte is written.
 //!
 //! * catalog: `tenants`, `users`, `grants` (one row per path grant, in order), `path_parts`
-//!   (materialized `path`, indexed by parent and by path), `versions` (ingestion facts of
+//!   (materialized `path`; children are found through an index on the parent), `versions` (ingestion facts of
 //!   `DOCUMENT_VERSION` parts), `definitions`;
 //! * `runs`: live runs only. Every column LIST-1 filters or orders by is a real, indexed column
 //!   (per tenant and per definition, for each of the three order times; state, approval and
@@ -28,12 +28,17 @@
 //!
 //! ## Transaction shape
 //!
-//! [`Store::commit`](workflow_core::Store::commit) is one `BEGIN IMMEDIATE` transaction: read
-//! the row's version, check the name and idempotency key, write the row (an `UPDATE ... WHERE
-//! version = expected`), its catalog changes, its history record and its outbox messages, then
-//! `COMMIT`. Taking the write lock at `BEGIN` means the check and the write cannot interleave
-//! with another writer, in this process or another. A version mismatch is returned as
-//! `Conflict`; any error rolls the whole transaction back, so an `Err` has written nothing.
+//! [`Store::commit`] is one `BEGIN IMMEDIATE` transaction: read the row's version, check the name
+//! and idempotency key, write the row (an `INSERT`, or an `UPDATE ... WHERE id = ? AND version =
+//! expected` that sets only the columns whose value changed, so untouched indexes are not
+//! rewritten), its catalog changes, its history record and its outbox messages, then `COMMIT`.
+//! Taking the write lock at `BEGIN` means the check and the write cannot interleave with another
+//! writer, in this process or another. A version mismatch is returned as `Conflict`; any error
+//! rolls the whole transaction back, so an `Err` has written nothing.
+//!
+//! Every statement is a cached prepared statement from `sql/*.sql`. Parameters are written
+//! `+?1`: the bundled SQLite is built with STAT4, which otherwise re-plans an index-prefix lookup
+//! each time a new value is bound (see `sql/README.md`).
 //!
 //! ## Durability
 //!
@@ -45,12 +50,21 @@
 //!   transitions may be lost on a power loss or kernel crash. The database is never corrupted
 //!   in either mode.
 //!
+//! One deliberate exception: a delivery mark ([`Store::outbox_record_attempt`]) always commits
+//! without its own fsync. Losing it in a power loss only makes the relay offer the message again,
+//! which the `Dispatcher` contract already requires runners to recognise (at-least-once, by
+//! dispatch key); the next transition's fsync persists it anyway. This saves one fsync per dispatch
+//! under `Full`.
+//!
 //! ## Concurrency
 //!
-//! One `SqliteStore` holds one writer connection behind a mutex (writers of one process queue on
-//! it rather than spinning on SQLite's busy handler) and a small pool of reader connections
-//! (WAL readers never block the writer nor each other). Across values and processes, SQLite's
-//! file lock serializes writers; a writer that cannot get the lock within
+//! One `SqliteStore` holds one writer connection behind a mutex (writers of one process queue on it
+//! rather than spinning on SQLite's busy handler) and a small pool of reader connections (WAL
+//! readers never block the writer nor each other). A read uses the writer connection when it is
+//! idle (its page cache stays warm across its own commits, where a separate reader must drop its
+//! cache after every commit: this halved the engine's lifecycle time) and a pooled reader when
+//! another thread is committing, so reads never wait for a commit. Across values and processes,
+//! SQLite's file lock serializes writers; a writer that cannot get the lock within
 //! [`SqliteOptions::busy_timeout`] gets a retryable
 //! [`Unavailable`](workflow_core::StoreErrorKind::Unavailable) error (`service_unavailable`).
 //! Because each commit is version-checked under the write lock and every read starts a fresh WAL

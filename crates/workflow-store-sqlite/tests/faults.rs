@@ -190,7 +190,7 @@ fn run_with_fault(template: &Path, dir: &Path, n: u64, persistent: bool) -> u64 
     drop(engine);
     check_invariants(&path);
     // The file stays fully usable for a clean store.
-    let clean = SqliteStore::open(&path).unwrap();
+    let clean = SqliteStore::open_with(&path, options).unwrap();
     let engine = Engine::new(clean);
     engine
         .create_run(&user, DefinitionId(wid(DEF)), CreateRun::default())
