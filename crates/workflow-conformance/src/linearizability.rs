@@ -9,9 +9,10 @@
 //!    random starting state (draft, running, completed, failed; with its deadline passed or not).
 //! 2. `threads` threads (default 4) each perform `ops_per_thread` operations (default 5) on
 //!    that run, in rounds released together by a barrier: start, stop, callbacks (COMPLETED or
-//!    FAILED, for the current, a stale or no attempt), retry, get, the thread gate, approve and
-//!    reaper sweeps, by the triggerer, the assumed triggerer, the owner or a read-only user. Each
-//!    operation's invocation and return are stamped from one global counter.
+//!    FAILED, for the current, a stale or no attempt), retry, get, the thread gate, approve,
+//!    output writes, (rarely) delete and reaper sweeps, by the triggerer, the assumed
+//!    triggerer, the owner or a read-only user. Each operation's invocation and return are
+//!    stamped from one global counter.
 //! 3. The checker (Wing & Gong's search, memoised on the set of linearized operations and the
 //!    model state) looks for a total order that respects real time (an operation that returned
 //!    before another was invoked comes first) in which the model, applied in that order, gives
@@ -179,7 +180,7 @@ fn random_call(rng: &mut Rng) -> (Op, ActorKind) {
     } else {
         CallbackStatus::Failed
     };
-    let op = match rng.below(16) {
+    let op = match rng.below(18) {
         0..=2 => Op::Start { run: 0 },
         3..=4 => Op::Stop { run: 0 },
         5..=8 => Op::Callback {
@@ -195,6 +196,8 @@ fn random_call(rng: &mut Rng) -> (Op, ActorKind) {
             run: 0,
             approved: true,
         },
+        14 => Op::AddOutput { run: 0 },
+        15 if rng.below(4) == 0 => Op::Delete { run: 0 },
         _ => Op::Reap,
     };
     (op, actor)
