@@ -759,7 +759,8 @@ pub(crate) async fn add_upload<S: Store + 'static>(
 }
 
 /// Report a new ingestion status of an upload's version (SYNC-1..4; auto-start fires here).
-/// For the ingestion pipeline: an OWNER/ADMIN key, or any key with `x-ks-assumed: true`.
+/// For the ingestion pipeline, which uses an OWNER/ADMIN key of the tenant. (`x-ks-assumed` only
+/// ever lowers a key's rights, so it is not a way in here.)
 #[utoipa::path(put, path = "/v1/document-versions/{version_id}/ingestion", tag = "runner-and-host",
     params(("version_id" = Uuid, Path, description = "DOCUMENT_VERSION path-part id of the upload")),
     request_body = SetIngestionRequest,
@@ -774,9 +775,9 @@ pub(crate) async fn set_ingestion<S: Store + 'static>(
     let status: Ingestion = parse_enum("status", &body.status)?;
     call(&state, creds, move |engine, caller| {
         let actor = &caller.actor;
-        if !(actor.role.is_admin() || actor.assumed) {
+        if !actor.role.is_admin() {
             return Err(Error::forbidden(
-                "ingestion status is reported by the ingestion pipeline (an admin or an assumed actor)",
+                "ingestion status is reported by the ingestion pipeline, with an admin key",
             )
             .into());
         }
