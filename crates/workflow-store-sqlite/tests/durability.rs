@@ -190,3 +190,17 @@ fn lock_contention_past_the_timeout_is_unavailable() {
     assert_eq!(run.version, 1);
     check_invariants(&path);
 }
+
+/// The public API promised to the HTTP crate: `SqliteStore: Store + Send + Sync + Debug`, and the
+/// default options (FULL durability, a 5 s busy timeout).
+#[test]
+fn public_api_shape() {
+    fn assert_store<T: Store + Send + Sync + std::fmt::Debug + 'static>() {}
+    assert_store::<SqliteStore>();
+    let o = SqliteOptions::default();
+    assert_eq!(o.durability, Durability::Full);
+    assert_eq!(o.busy_timeout, std::time::Duration::from_secs(5));
+    let t = TempStore::new();
+    assert!(format!("{:?}", t.store).contains("SqliteStore"));
+    assert_eq!(t.store.options(), &o);
+}

@@ -149,7 +149,7 @@ fn run_with_fault(template: &Path, dir: &Path, n: u64, persistent: bool) -> u64 
         durability: Durability::Normal,
         ..SqliteOptions::default()
     };
-    let store = SqliteStore::open_with(&path, options).unwrap();
+    let store = SqliteStore::open_with(&path, options.clone()).unwrap();
     let owner = actor(&store, OWNER);
     let user = actor(&store, TRIGGERER);
     let clock = Arc::new(ManualClock::new(workflow_conformance::world::epoch()));
