@@ -120,7 +120,8 @@ impl<S> Clone for AppState<S> {
 
 /// The API router of SPEC section 7 over `engine`, with its layers (request id, tracing span,
 /// error rendering, catch-panic, body limit). Mount it with [`Router::merge`] or
-/// [`Router::nest`].
+/// [`Router::nest`]. It has a fallback (unknown routes answer 404 `not_found` in the SPEC
+/// shape), so a host whose own router also has a fallback should nest it under a prefix.
 pub fn router<S: Store + 'static>(engine: Arc<Engine<S>>, config: HttpConfig) -> Router {
     let body_limit = config.body_limit;
     let state = AppState::new(engine, config);

@@ -399,6 +399,16 @@ def main():
         model=PaginatedResponseWorkflowRunResponse,
     )
     check("list definition runs: only that definition", all(str(r.workflow_definition_id) == summarise for r in page.items) and page.total >= 2)
+    page, _ = call(
+        "list tenant runs by approval state",
+        ada_runs.list_workflow_runs_for_tenant_with_http_info,
+        approval_state=["pending"],
+        sort_by="STARTED_AT",
+        sort_dir="DESC",
+        status=200,
+        model=PaginatedResponseWorkflowRunResponse,
+    )
+    check("list: approval_state filter", all(r.approval_state.value == "pending" for r in page.items))
     expect_raw_error("list with limit 101", 422, "unprocessable_entity", "GET", BASE, "/v1/workflow-runs?limit=101", KEYS["ada"])
 
     # ---- delete
