@@ -1311,3 +1311,32 @@ async fn local_runner_late_results_ignored() {
         "result-attempt-2.md"
     );
 }
+
+/// CONC-3 through the router: of N concurrent starts of one run, all answer 202 IN_PROGRESS
+/// and exactly one dispatches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_starts_dispatch_once() {
+    let w = Arc::new(world());
+    let run = w.create(&w.def("triage"), OWNER, json!({})).await;
+    let id = run["id"].as_str().unwrap().to_owned();
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let (w, id) = (w.clone(), id.clone());
+        handles.push(tokio::spawn(async move {
+            w.call(
+                Method::POST,
+                &format!("/v1/workflow-runs/{id}/start"),
+                Some(OWNER),
+                None,
+            )
+            .await
+        }));
+    }
+    for h in handles {
+        let a = h.await.unwrap();
+        assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+        assert_eq!(a.body["execution_state"], "IN_PROGRESS");
+        assert_eq!(a.body["attempt"], 1);
+    }
+    assert_eq!(w.dispatches.0.lock().unwrap().len(), 1);
+}
