@@ -17,6 +17,65 @@ use workflow_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 
 const CHILD_ENV: &str = "WORKFLOW_SQLITE_KILL_CHILD_DB";
 const DURABILITY_ENV: &str = "WORKFLOW_SQLITE_KILL_CHILD_NORMAL";
+const OPEN_ENV: &str = "WORKFLOW_SQLITE_KILL_CHILD_OPEN_DIR";
+
+/// Child mode: a no-op unless the parent set `WORKFLOW_SQLITE_KILL_CHILD_OPEN_DIR`. Creates
+/// (and so migrates) new database files in that directory until it is killed.
+#[test]
+fn kill_child_open() {
+    let Ok(dir) = std::env::var(OPEN_ENV) else {
+        return;
+    };
+    println!("READY");
+    for n in 0.. {
+        let path = std::path::Path::new(&dir).join(format!("fresh-{n}.sqlite"));
+        drop(SqliteStore::open(&path).unwrap());
+    }
+}
+
+/// CONC-4: a process killed while it creates and migrates database files leaves every file
+/// openable: the migration is one transaction, so reopening finds no schema or the whole
+/// schema, never a part of it.
+#[test]
+fn conc_4_kill_during_migration_leaves_every_file_openable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::from_time();
+    let exe = std::env::current_exe().unwrap();
+    for _ in 0..20 {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "kill_child_open",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(OPEN_ENV, dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.ends_with("READY\n") && stdout.read_line(&mut line).unwrap() > 0 {}
+        std::thread::sleep(std::time::Duration::from_millis(1 + rng.below(20)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "sqlite") {
+                let store = SqliteStore::open(&path).unwrap();
+                assert!(store.tenant(tenant()).unwrap().is_none());
+                drop(store);
+                let c = rusqlite::Connection::open(&path).unwrap();
+                let v: i64 = c
+                    .query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(v, 1, "{}", path.display());
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+    }
+}
 
 /// Child mode: a no-op unless the parent set `WORKFLOW_SQLITE_KILL_CHILD_DB`.
 #[test]
