@@ -187,12 +187,18 @@ fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
         ])
         .env(CHILD_ENV, &path)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(Stdio::piped());
         if i % 2 == 1 {
             cmd.env(DURABILITY_ENV, "1");
         }
         let mut child = cmd.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let errors = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+            text
+        });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut lines = Vec::new();
@@ -217,6 +223,13 @@ fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
             "iteration {i}: the child ended by itself"
         );
         let lines = reader.join().unwrap();
+        // A child that failed on its own (a refused operation, a panic) would end its storm
+        // early and hide the failure behind the kill.
+        let errors = errors.join().unwrap();
+        assert!(
+            !errors.contains("panicked"),
+            "iteration {i}: the child failed: {errors}"
+        );
 
         let store = SqliteStore::open(&path).unwrap();
         for line in &lines {
