@@ -1,7 +1,8 @@
 //! LIST-1 queries. `sql/list_runs.sql` and `sql/count_runs.sql` carry the fixed shape; the
-//! optional filters are spliced in from the fixed fragments below (never from input: every value
-//! is a bound parameter), so each combination is its own cached prepared statement and the
-//! planner can pick the index that serves it (see the `EXPLAIN QUERY PLAN` test).
+//! optional filters are spliced in from the fixed `sql/list_filter_*.sql` fragments (never from
+//! input: every value is a bound parameter), so each combination is its own cached prepared
+//! statement and the planner can pick the index that serves it (see the `EXPLAIN QUERY PLAN`
+//! test).
 
 use crate::codec::{enum_str, to_json, uuid_text};
 use rusqlite::types::Value;
@@ -10,12 +11,22 @@ use workflow_core::{RunOrder, RunQuery, StoreError, StoreResult, Visibility};
 const LIST: &str = include_str!("../sql/list_runs.sql");
 const COUNT: &str = include_str!("../sql/count_runs.sql");
 
-const BY_DEFINITION: &str = " AND definition_id = +:definition";
-const BY_STATE: &str = " AND execution_state = +:state";
-const BY_APPROVAL: &str = " AND approval_state = +:approval";
-const BY_TRIGGERER: &str = " AND triggered_by = +:mine";
-const VISIBLE: &str = " AND (triggered_by = +:me OR definition_id IN \
-                        (SELECT value FROM json_each(+:readable)))";
+const BY_DEFINITION: &str = include_str!("../sql/list_filter_definition.sql");
+const BY_STATE: &str = include_str!("../sql/list_filter_state.sql");
+const BY_APPROVAL: &str = include_str!("../sql/list_filter_approval.sql");
+const BY_TRIGGERER: &str = include_str!("../sql/list_filter_mine.sql");
+const VISIBLE: &str = include_str!("../sql/list_filter_visible.sql");
+
+/// Appends a filter fragment (each file is one `AND ...` clause, possibly after `--` comments).
+fn push(filters: &mut String, fragment: &str) {
+    for line in fragment
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+    {
+        filters.push(' ');
+        filters.push_str(line.trim());
+    }
+}
 
 /// A built listing: the page query, the count query and their named parameters.
 pub(crate) struct Built {
@@ -30,19 +41,19 @@ pub(crate) fn build(q: &RunQuery) -> StoreResult<Built> {
     let mut params: Vec<(&'static str, Value)> =
         vec![(":tenant", Value::Text(uuid_text(q.tenant_id.0)))];
     if let Some(d) = q.definition_id {
-        filters.push_str(BY_DEFINITION);
+        push(&mut filters, BY_DEFINITION);
         params.push((":definition", Value::Text(uuid_text(d.0))));
     }
     if let Some(s) = q.execution_state {
-        filters.push_str(BY_STATE);
+        push(&mut filters, BY_STATE);
         params.push((":state", Value::Text(s.as_str().to_owned())));
     }
     if let Some(s) = q.approval_state {
-        filters.push_str(BY_APPROVAL);
+        push(&mut filters, BY_APPROVAL);
         params.push((":approval", Value::Text(enum_str(&s)?)));
     }
     if let Some(u) = q.triggered_by {
-        filters.push_str(BY_TRIGGERER);
+        push(&mut filters, BY_TRIGGERER);
         params.push((":mine", Value::Text(uuid_text(u.0))));
     }
     if let Visibility::Only {
@@ -50,7 +61,7 @@ pub(crate) fn build(q: &RunQuery) -> StoreResult<Built> {
         or_triggered_by,
     } = &q.visibility
     {
-        filters.push_str(VISIBLE);
+        push(&mut filters, VISIBLE);
         params.push((":me", Value::Text(uuid_text(or_triggered_by.0))));
         let ids: Vec<String> = definition_ids.iter().map(|d| uuid_text(d.0)).collect();
         params.push((":readable", Value::Text(to_json(&ids)?)));

@@ -1,0 +1,1 @@
+AND approval_state = +:approval

@@ -1,0 +1,1 @@
+AND execution_state = +:state
