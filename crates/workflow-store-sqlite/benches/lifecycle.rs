@@ -236,6 +236,34 @@ fn interleaved(dir: &Path, label: &str, durability: Durability, rounds: u32) -> 
     totals.map(|t| t.as_secs_f64() / n)
 }
 
+/// Lifecycles per second through one shared `SqliteStore` (one writer connection behind a
+/// mutex, reads on the idle writer or a pooled reader) with 1 and with 4 threads.
+fn shared_store_throughput(dir: &Path, label: &str, durability: Durability, per_thread: u32) {
+    for threads in [1u32, 4] {
+        let path = dir.join(format!("threads-{label}-{threads}.sqlite"));
+        let engine = std::sync::Arc::new(EngineSide::new(&path, durability));
+        let t = Instant::now();
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let engine = engine.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..per_thread {
+                        engine.lifecycle();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "  {label:>6}, {threads} thread(s) on one store: {:7.0} lifecycles/s",
+            f64::from(threads * per_thread) / secs
+        );
+    }
+}
+
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = Criterion::default().configure_from_args();
@@ -265,4 +293,7 @@ fn main() {
             a / e
         );
     }
+    println!("\nshared store, concurrent lifecycles:");
+    shared_store_throughput(dir.path(), "FULL", Durability::Full, 100);
+    shared_store_throughput(dir.path(), "NORMAL", Durability::Normal, 500);
 }
