@@ -123,11 +123,13 @@ fn op(o: FuzzOp) -> Op {
             uploads: uploads.into_iter().take(3).map(ing).collect(),
             auto_start,
             idempotency_key: idempotency_key.map(|k| k % 3),
+            scope: Vec::new(),
         },
         FuzzOp::Get(run) => Op::Get { run: r(run) },
         FuzzOp::Update(run, n) => Op::Update {
             run: r(run),
             name: n.map(name),
+            scope: None,
         },
         FuzzOp::Start(run) => Op::Start { run: r(run) },
         FuzzOp::Stop(run) => Op::Stop { run: r(run) },

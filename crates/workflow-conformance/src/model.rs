@@ -38,6 +38,13 @@
 //!   source snapshot's uploads by id, and they stay in the source's `inputs/`; once the source
 //!   is deleted they are gone, so the clone's Start is `conflict` (a scope reference that no
 //!   longer exists), and an auto-start would settle NOT_STARTED.
+//! * Scope entries are checked in order and the first bad one decides: CREATE-5/UPDATE-5
+//!   (`not_found`, then `unprocessable_entity`, then `forbidden` for one entry), START-8
+//!   (`conflict` for a vanished entry, `forbidden` for one the starter cannot read). Create
+//!   checks its scope after CREATE-6 and before the name; Update after UPDATE-1 and before the
+//!   name. A clone's pinned inputs are validated like a create's scope, as the cloner (CLONE-2
+//!   with CREATE-5): a source whose scope holds `/private/...` cannot be cloned with inputs by
+//!   a USER who cannot read it (`forbidden`).
 
 pub use workflow_core::Ingestion;
 use workflow_core::{ApprovalState, CallbackOutcome, CallbackStatus, ErrorCode, ExecutionState};
@@ -211,6 +218,52 @@ pub enum FailReason {
     UploadFailed,
 }
 
+/// A knowledge-base reference for an input scope (CREATE-5, UPDATE-5), from the world of
+/// `crate::world::World`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ScopeItem {
+    /// DOCUMENT `/shared/eng/spec.md`, the definitions' common file; pinned to [`ScopeItem::DocV1`].
+    Doc,
+    /// Its active DOCUMENT_VERSION.
+    DocV1,
+    /// DATA_SOURCE `/shared/eng/crm` (a live reference).
+    Crm,
+    /// FOLDER `/shared/eng` (a live reference).
+    Eng,
+    /// DOCUMENT `/private/secret.md`; pinned to [`ScopeItem::SecretV1`].
+    Secret,
+    /// Its active DOCUMENT_VERSION.
+    SecretV1,
+    /// The `def` definition itself: a kind a run cannot reference (`unprocessable_entity`).
+    Definition,
+    /// An id nobody knows (`not_found`).
+    Unknown,
+    /// The upload versions of run `n` (CLONE-2 pins them onto a clone's scope).
+    Upload(usize),
+}
+
+impl ScopeItem {
+    /// SNAP-2: a DOCUMENT is pinned to its active version; anything else stays as it is.
+    fn pinned(self) -> ScopeItem {
+        match self {
+            ScopeItem::Doc => ScopeItem::DocV1,
+            ScopeItem::Secret => ScopeItem::SecretV1,
+            other => other,
+        }
+    }
+
+    /// Whether `p` can read it (VIS-1 paths: `/shared/eng/...` or `/private/...`).
+    fn readable_by(self, p: Person) -> bool {
+        match self {
+            ScopeItem::Secret | ScopeItem::SecretV1 => {
+                p.same_tenant() && (p.is_admin() || p == Person::UserNoGrant)
+            }
+            ScopeItem::Unknown => false,
+            _ => p.can_read_definitions(),
+        }
+    }
+}
+
 /// One operation. `run` indexes [`Model::runs`] (creation order); an index past the end
 /// stands for an id nobody knows.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -227,18 +280,22 @@ pub enum Op {
         auto_start: bool,
         /// CREATE-6: one of a few keys.
         idempotency_key: Option<u8>,
+        /// CREATE-5: its input scope.
+        scope: Vec<ScopeItem>,
     },
     /// GET-1.
     Get {
         /// The run.
         run: usize,
     },
-    /// UPDATE-*: `None` is an empty PATCH.
+    /// UPDATE-*: no name (or [`NameChoice::Default`]) and no scope is an empty PATCH.
     Update {
         /// The run.
         run: usize,
         /// The new name.
         name: Option<NameChoice>,
+        /// UPDATE-5: the new scope, replacing the old one.
+        scope: Option<Vec<ScopeItem>>,
     },
     /// START-*.
     Start {
@@ -404,11 +461,12 @@ pub struct RunModel {
     pub deadline: Option<i64>,
     /// Why it failed.
     pub error: Option<FailReason>,
-    /// Runs whose uploads this run's input scope references (CLONE-2 pins the source
-    /// snapshot's uploads by id; they stay in the source's `inputs/`).
-    pub scope_refs: std::collections::BTreeSet<usize>,
-    /// The runs whose uploads the snapshot pinned: the scope's, plus its own uploads (SNAP-3).
-    pub snapshot_refs: std::collections::BTreeSet<usize>,
+    /// Its input scope, in order, without duplicates.
+    pub scope: Vec<ScopeItem>,
+    /// The snapshot's inputs that came from the run itself (references, then its own uploads),
+    /// pinned and deduplicated after the definition's common file (SNAP-2, SNAP-3, SNAP-5):
+    /// what CLONE-2 copies.
+    pub snapshot_inputs: Vec<ScopeItem>,
 }
 
 impl RunModel {
@@ -540,8 +598,8 @@ impl Model {
             auto_start: false,
             deadline: None,
             error: None,
-            scope_refs: std::collections::BTreeSet::new(),
-            snapshot_refs: std::collections::BTreeSet::new(),
+            scope: Vec::new(),
+            snapshot_inputs: Vec::new(),
         });
         self.runs.len() - 1
     }
@@ -554,10 +612,16 @@ impl Model {
         if !r.has_snapshot {
             r.has_snapshot = true;
             r.snapshot_requires_approval = r.def.requires_approval();
-            r.snapshot_refs = r.scope_refs.clone();
-            if !r.uploads.is_empty() {
-                r.snapshot_refs.insert(i);
+            // SNAP-5: the common file (spec.md, pinned to DocV1) comes first and wins.
+            let mut inputs = vec![ScopeItem::DocV1];
+            let own = (!r.uploads.is_empty()).then_some(ScopeItem::Upload(i));
+            for item in r.scope.iter().map(|s| s.pinned()).chain(own) {
+                if !inputs.contains(&item) {
+                    inputs.push(item);
+                }
             }
+            inputs.remove(0);
+            r.snapshot_inputs = inputs;
         }
         r.execution_state = ExecutionState::InProgress;
         r.attempt += 1;
@@ -565,13 +629,52 @@ impl Model {
         r.error = None;
     }
 
-    /// START-8: a scope reference that no longer exists (a referenced upload went with its
-    /// deleted run).
-    fn scope_broken(&self, i: usize) -> bool {
-        self.runs[i]
-            .scope_refs
-            .iter()
-            .any(|s| self.runs.get(*s).is_none_or(|r| r.deleted))
+    /// Whether a scope item exists in the tenant (an upload goes with its deleted run).
+    fn exists(&self, item: ScopeItem) -> bool {
+        match item {
+            ScopeItem::Unknown => false,
+            ScopeItem::Upload(k) => self
+                .runs
+                .get(k)
+                .is_some_and(|r| !r.deleted && !r.uploads.is_empty()),
+            _ => true,
+        }
+    }
+
+    /// CREATE-5, UPDATE-5: each entry in order must exist in the actor's tenant (`not_found`),
+    /// be of a referencable kind (`unprocessable_entity`) and readable (`forbidden`); duplicates
+    /// collapse, first position wins.
+    fn validate_scope(&self, items: &[ScopeItem], p: Person) -> Result<Vec<ScopeItem>, ErrorCode> {
+        let mut out = Vec::new();
+        for item in items {
+            if !p.same_tenant() || !self.exists(*item) {
+                return Err(ErrorCode::NotFound);
+            }
+            if *item == ScopeItem::Definition {
+                return Err(ErrorCode::UnprocessableEntity);
+            }
+            if !item.readable_by(p) {
+                return Err(ErrorCode::Forbidden);
+            }
+            if !out.contains(item) {
+                out.push(*item);
+            }
+        }
+        Ok(out)
+    }
+
+    /// START-8 for starter `p`: the first scope entry that no longer exists is `conflict`, one
+    /// the starter cannot read `forbidden`; nothing is written.
+    fn start_refusal(&self, i: usize, p: Person) -> Option<ErrorCode> {
+        self.runs[i].scope.iter().find_map(|item| {
+            if !self.exists(*item) {
+                Some(ErrorCode::Conflict)
+            } else if !item.readable_by(p) {
+                Some(ErrorCode::Forbidden)
+            } else {
+                None
+            }
+        })
     }
 
     fn fail(&mut self, i: usize, why: FailReason) {
@@ -596,6 +699,7 @@ impl Model {
                 uploads,
                 auto_start,
                 idempotency_key,
+                scope,
             } => {
                 if *name == NameChoice::Invalid {
                     return err(ErrorCode::UnprocessableEntity); // CREATE-4
@@ -615,6 +719,10 @@ impl Model {
                         return self.ok(i); // CREATE-6
                     }
                 }
+                let scope = match self.validate_scope(scope, p) {
+                    Ok(s) => s, // CREATE-5
+                    Err(code) => return err(code),
+                };
                 let name = match name {
                     NameChoice::Pool(n) => RunName::Pool(*n),
                     _ => RunName::Unique,
@@ -624,6 +732,7 @@ impl Model {
                 }
                 let i = self.new_run(*def, p, name);
                 let r = &mut self.runs[i];
+                r.scope = scope;
                 r.idempotency_key = *idempotency_key;
                 r.auto_start = *auto_start;
                 r.uploads.clone_from(uploads);
@@ -657,13 +766,17 @@ impl Model {
                 }
                 Some(_) => self.ok(*run),
             },
-            Op::Update { run, name } => {
+            Op::Update { run, name, scope } => {
                 let name = match name {
-                    None | Some(NameChoice::Default) | Some(NameChoice::Invalid) => {
-                        return err(ErrorCode::UnprocessableEntity); // UPDATE-3, UPDATE-4
+                    Some(NameChoice::Invalid) => {
+                        return err(ErrorCode::UnprocessableEntity); // UPDATE-4
                     }
-                    Some(NameChoice::Pool(n)) => RunName::Pool(*n),
-                    Some(NameChoice::Fresh) => RunName::Unique,
+                    None | Some(NameChoice::Default) if scope.is_none() => {
+                        return err(ErrorCode::UnprocessableEntity); // UPDATE-3
+                    }
+                    None | Some(NameChoice::Default) => None,
+                    Some(NameChoice::Pool(n)) => Some(RunName::Pool(*n)),
+                    Some(NameChoice::Fresh) => Some(RunName::Unique),
                 };
                 let Some(a) = self.access(*run, actor) else {
                     return not_found;
@@ -675,11 +788,26 @@ impl Model {
                 if r.execution_state != S::NotStarted {
                     return conflict; // UPDATE-1
                 }
-                if r.name != name && self.name_taken(r.def, name, Some(*run)) {
-                    return err(NAME_TAKEN); // UPDATE-4
+                let scope = match scope
+                    .as_ref()
+                    .map(|s| self.validate_scope(s, actor.person()))
+                {
+                    Some(Err(code)) => return err(code), // UPDATE-5
+                    Some(Ok(s)) => Some(s),
+                    None => None,
+                };
+                if let Some(name) = name {
+                    if r.name != name && self.name_taken(r.def, name, Some(*run)) {
+                        return err(NAME_TAKEN); // UPDATE-4
+                    }
                 }
                 let r = &mut self.runs[*run];
-                r.name = name;
+                if let Some(name) = name {
+                    r.name = name;
+                }
+                if let Some(scope) = scope {
+                    r.scope = scope; // UPDATE-5: replaced wholesale
+                }
                 r.transitions += 1;
                 self.ok(*run)
             }
@@ -697,12 +825,14 @@ impl Model {
                     S::NotStarted if r.uploads.iter().any(|u| *u != Ingestion::Completed) => {
                         conflict // START-4
                     }
-                    S::NotStarted if self.scope_broken(*run) => conflict, // START-8
-                    S::NotStarted => {
-                        self.dispatch(*run); // START-1
-                        self.runs[*run].transitions += 1;
-                        self.ok(*run)
-                    }
+                    S::NotStarted => match self.start_refusal(*run, actor.person()) {
+                        Some(code) => err(code), // START-8
+                        None => {
+                            self.dispatch(*run); // START-1
+                            self.runs[*run].transitions += 1;
+                            self.ok(*run)
+                        }
+                    },
                 }
             }
             Op::Stop { run } => {
@@ -790,13 +920,17 @@ impl Model {
                     return not_found; // CLONE-4 (CREATE-1)
                 }
                 let def = source.def;
-                let refs = if *include_inputs {
-                    source.snapshot_refs.clone() // CLONE-2
+                let scope = if *include_inputs {
+                    // CLONE-2, validated as a create's scope is (CREATE-5).
+                    match self.validate_scope(&source.snapshot_inputs, actor.person()) {
+                        Ok(s) => s,
+                        Err(code) => return err(code),
+                    }
                 } else {
-                    std::collections::BTreeSet::new()
+                    Vec::new()
                 };
                 let i = self.new_run(def, actor.person(), RunName::Unique); // CLONE-1
-                self.runs[i].scope_refs = refs;
+                self.runs[i].scope = scope;
                 self.ok(i)
             }
             Op::Approve { run, approved } => {
@@ -882,7 +1016,9 @@ impl Model {
                     }
                     S::Pending if failed => r.execution_state = S::NotStarted, // SYNC-3
                     S::Pending if r.auto_start => {
-                        if self.scope_broken(*run) {
+                        // SYNC-2: the start is the triggerer's (START-8 with its grants).
+                        let starter = r.triggered_by;
+                        if self.start_refusal(*run, starter).is_some() {
                             // SYNC-2: START-8 refuses; the run settles NOT_STARTED.
                             self.runs[*run].execution_state = S::NotStarted;
                         } else {
@@ -932,6 +1068,7 @@ impl Model {
             uploads,
             auto_start,
             idempotency_key: None,
+            scope: vec![],
         };
         let callback = |status| Op::Callback {
             run: 0,
@@ -1013,6 +1150,7 @@ impl Model {
             "update_name" => Op::Update {
                 run: 0,
                 name: Some(NameChoice::Fresh),
+                scope: None,
             },
             "start" => Op::Start { run: 0 },
             "stop" => Op::Stop { run: 0 },
@@ -1178,6 +1316,7 @@ mod tests {
             uploads: vec![],
             auto_start: false,
             idempotency_key: Some(1),
+            scope: vec![],
         };
         let first = m.apply(&op, ActorKind::Triggerer);
         assert_eq!(m.apply(&op, ActorKind::TriggererAssumed), first);
@@ -1320,6 +1459,37 @@ impl<S: workflow_core::Store> Driver<S> {
         }
     }
 
+    /// The path-part ids of scope items (an upload item stands for every upload of its run).
+    fn scope_ids(&self, items: &[ScopeItem]) -> Vec<workflow_core::PathPartId> {
+        let w = &self.world;
+        let first_child = |id| {
+            w.engine
+                .store()
+                .children(w.tenant, id)
+                .ok()
+                .and_then(|c| c.first().map(|v| v.id))
+                .unwrap_or(id)
+        };
+        let unknown = workflow_core::PathPartId(workflow_core::uuid::Uuid::from_u128(0xfeed_f00d));
+        items
+            .iter()
+            .flat_map(|item| match item {
+                ScopeItem::Doc => vec![w.doc.id],
+                ScopeItem::DocV1 => vec![w.doc_v1.id],
+                ScopeItem::Crm => vec![w.crm.id],
+                ScopeItem::Eng => vec![w.eng.id],
+                ScopeItem::Secret => vec![w.secret.id],
+                ScopeItem::SecretV1 => vec![first_child(w.secret.id)],
+                ScopeItem::Definition => vec![w.def.id.into()],
+                ScopeItem::Unknown => vec![unknown],
+                ScopeItem::Upload(k) => match self.book().uploads.get(*k) {
+                    Some(u) if !u.is_empty() => u.clone(),
+                    _ => vec![unknown],
+                },
+            })
+            .collect()
+    }
+
     fn answer(&self, r: workflow_core::Result<workflow_core::Run>) -> Expected {
         match r {
             Ok(run) => {
@@ -1348,7 +1518,9 @@ impl<S: workflow_core::Store> Driver<S> {
                 uploads,
                 auto_start,
                 idempotency_key,
+                scope,
             } => {
+                let input_scope = self.scope_ids(scope);
                 let def = match def {
                     DefKind::Approval => w.def.id,
                     DefKind::Plain => w.def_plain.id,
@@ -1357,6 +1529,7 @@ impl<S: workflow_core::Store> Driver<S> {
                     name: self.name(*name),
                     idempotency_key: idempotency_key.map(|k| format!("key-{k}")),
                     auto_start: *auto_start,
+                    input_scope,
                     uploads: uploads
                         .iter()
                         .enumerate()
@@ -1389,10 +1562,11 @@ impl<S: workflow_core::Store> Driver<S> {
                     Err(err) => Expected::Error(err.code()),
                 }
             }
-            Op::Update { run, name } => {
+            Op::Update { run, name, scope } => {
                 let id = self.id(*run);
                 let cmd = UpdateRun {
                     name: name.and_then(|n| self.name(n)),
+                    input_scope: scope.as_ref().map(|s| self.scope_ids(s)),
                     ..UpdateRun::default()
                 };
                 let r = self.world.engine.update_run(&a, id, cmd);

@@ -136,6 +136,44 @@ impl Dispatcher for SimDispatcher {
 struct FlakyStore {
     inner: MemoryStore,
     faults: Arc<Faults>,
+    /// Targeted race: when this path part is next looked up, the run is deleted first (as a
+    /// concurrent Delete that committed between the engine's load and its lookup would).
+    delete_on_lookup: Mutex<Option<(PathPartId, TenantId, RunId)>>,
+}
+
+/// Commits the deletion of `run` straight to the store (DELETE-3's commit), bypassing the
+/// engine: the stand-in for a Delete by another thread.
+fn delete_behind_the_engines_back(store: &MemoryStore, tenant: TenantId, run: RunId) {
+    let r = store.load_run(tenant, run).unwrap().unwrap();
+    let mut catalog: Vec<CatalogWrite> = store
+        .descendants(tenant, run.into())
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|p| CatalogWrite::RemovePart(tenant, p.id))
+        .collect();
+    catalog.push(CatalogWrite::RemovePart(tenant, run.into()));
+    let commit = Commit {
+        tenant_id: tenant,
+        run_id: run,
+        expected_version: r.version,
+        write: RunWrite::Delete,
+        history: HistoryRecord {
+            run_id: run,
+            tenant_id: tenant,
+            seq: r.version + 1,
+            from: Some(r.execution_state),
+            to: None,
+            event: Event::Deleted,
+            actor: ActorStamp::SYSTEM,
+            at: r.updated_at,
+            attempt: r.attempt,
+            reason: None,
+        },
+        outbox: vec![],
+        catalog,
+    };
+    assert_eq!(store.commit(commit).unwrap(), CommitOutcome::Committed);
 }
 
 impl Store for FlakyStore {
@@ -149,6 +187,19 @@ impl Store for FlakyStore {
         self.inner.user_by_api_key(key)
     }
     fn path_part(&self, tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>> {
+        let race = {
+            let mut hook = self.delete_on_lookup.lock().unwrap();
+            match *hook {
+                Some((part, t, run)) if part == id => {
+                    *hook = None;
+                    Some((t, run))
+                }
+                _ => None,
+            }
+        };
+        if let Some((t, run)) = race {
+            delete_behind_the_engines_back(&self.inner, t, run);
+        }
         self.inner.path_part(tenant, id)
     }
     fn children(&self, tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>> {
@@ -277,6 +328,7 @@ impl Sim {
         let store = Arc::new(FlakyStore {
             inner: MemoryStore::new(),
             faults: faults.clone(),
+            delete_on_lookup: Mutex::new(None),
         });
         let world = World::new(store.clone());
         let dispatcher = Arc::new(SimDispatcher {
@@ -736,5 +788,65 @@ fn err_2_reaper_sweep_interrupted_by_the_store() {
         sim.engine.reap_expired().unwrap().len(),
         1,
         "the next sweep finishes the job"
+    );
+}
+
+/// ERR-1, VIS-1, CONC-1: an output write, an upload or a rename racing a Delete that commits
+/// between the engine's load of the run and its lookup of the run's folder answers `not_found`
+/// (the Delete came first), never `internal_error`. Found by the SQLite linearizability
+/// histories.
+#[test]
+fn err_1_output_upload_or_rename_racing_a_delete_is_not_found() {
+    let sim = Sim::new(0);
+    sim.faults.on.store(false, Ordering::SeqCst);
+    let t = sim.world.triggerer.clone();
+    let e = &sim.engine;
+    let store = e.store();
+    // An output write on a COMPLETED run: `conflict` if it wins, `not_found` if the delete does.
+    let done = e
+        .create_run(&t, sim.world.def.id, CreateRun::default())
+        .unwrap();
+    e.start_run(&t, done.id, StartRun::default()).unwrap();
+    let cb = Callback {
+        status: CallbackStatus::Completed,
+        error: None,
+        attempt: None,
+    };
+    e.callback(&t, done.id, cb).unwrap();
+    *store.delete_on_lookup.lock().unwrap() =
+        Some((done.folders.outputs_id, sim.world.tenant, done.id));
+    let answer = e.add_output(&t.clone().assumed(), done.id, "late.md");
+    assert_eq!(
+        answer.map(|_| ()).map_err(|e| e.code()),
+        Err(ErrorCode::NotFound)
+    );
+    // An upload on a draft.
+    let draft = e
+        .create_run(&t, sim.world.def.id, CreateRun::default())
+        .unwrap();
+    *store.delete_on_lookup.lock().unwrap() =
+        Some((draft.folders.inputs_id, sim.world.tenant, draft.id));
+    let upload = NewUpload {
+        name: "in.txt".into(),
+        ingestion: Ingestion::Completed,
+    };
+    let answer = e.add_upload(&t, draft.id, upload);
+    assert_eq!(
+        answer.map(|_| ()).map_err(|e| e.code()),
+        Err(ErrorCode::NotFound)
+    );
+    // A rename of a draft (UPDATE-4 moves the run folder).
+    let draft = e
+        .create_run(&t, sim.world.def.id, CreateRun::default())
+        .unwrap();
+    *store.delete_on_lookup.lock().unwrap() = Some((draft.id.into(), sim.world.tenant, draft.id));
+    let rename = UpdateRun {
+        name: Some("renamed".into()),
+        ..UpdateRun::default()
+    };
+    let answer = e.update_run(&t, draft.id, rename);
+    assert_eq!(
+        answer.map(|_| ()).map_err(|e| e.code()),
+        Err(ErrorCode::NotFound)
     );
 }

@@ -12,7 +12,7 @@
 use proptest::prelude::*;
 use workflow_conformance::linearizability::{check_store, Config, Yielding};
 use workflow_conformance::model::{
-    check_sequence, ActorKind, DefKind, NameChoice, Op, UNKNOWN_RUN,
+    check_sequence, ActorKind, DefKind, NameChoice, Op, ScopeItem, UNKNOWN_RUN,
 };
 use workflow_core::{CallbackStatus, Ingestion};
 use workflow_store_sqlite::{Durability, SqliteOptions, SqliteStore};
@@ -66,6 +66,7 @@ fn op() -> impl Strategy<Value = Op> {
                     uploads,
                     auto_start,
                     idempotency_key,
+                    scope: vec![ScopeItem::Crm, ScopeItem::Doc],
                 }
             ),
         run.clone().prop_map(|run| Op::Start { run }),
@@ -100,7 +101,8 @@ fn op() -> impl Strategy<Value = Op> {
         )
             .prop_map(|(run, name)| Op::Update {
                 run,
-                name: Some(name)
+                name: Some(name),
+                scope: Some(vec![ScopeItem::Eng, ScopeItem::Secret]),
             }),
         (run.clone(), 0usize..2, ingestion).prop_map(|(run, upload, status)| Op::SetIngestion {
             run,
@@ -145,6 +147,7 @@ proptest! {
                 uploads: vec![],
                 auto_start: false,
                 idempotency_key: None,
+                scope: vec![],
             },
             ActorKind::Triggerer,
         )];

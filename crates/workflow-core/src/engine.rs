@@ -532,7 +532,7 @@ impl<S: Store> Engine<S> {
                     .store
                     .run_id_by_name(tenant, run.definition_id, name)?
                     .is_some();
-                facts.folder = self.store.path_part(tenant, run.id.into())?;
+                facts.folder = Some(self.folder(run, run.id.into())?);
                 facts.subtree = self.store.descendants(tenant, run.id.into())?;
             }
             rules::decide_update(ctx, run, def, &cmd, &facts)
@@ -667,13 +667,20 @@ impl<S: Store> Engine<S> {
         ))
     }
 
+    /// A folder of `run`, read after the run was loaded. A Delete that committed in between
+    /// removed it: then the run is gone and the answer is `not_found` (the Delete came first,
+    /// CONC-1), not a corrupt store.
     fn folder(&self, run: &Run, id: PathPartId) -> Result<PathPart> {
-        self.store.path_part(run.tenant_id, id)?.ok_or_else(|| {
-            Error::Store(StoreError::corrupt(format!(
-                "folder {id} of run {} missing",
-                run.id
-            )))
-        })
+        if let Some(folder) = self.store.path_part(run.tenant_id, id)? {
+            return Ok(folder);
+        }
+        if self.store.load_run(run.tenant_id, run.id)?.is_none() {
+            return Err(Error::not_found("workflow run", run.id));
+        }
+        Err(Error::Store(StoreError::corrupt(format!(
+            "folder {id} of run {} missing",
+            run.id
+        ))))
     }
 
     /// The host reports a new ingestion status of an upload's version; applies SYNC-1..4

@@ -30,7 +30,7 @@
 
 use proptest::prelude::*;
 use workflow_conformance::model::{
-    check_sequence, ActorKind, DefKind, NameChoice, Op, UNKNOWN_RUN,
+    check_sequence, ActorKind, DefKind, NameChoice, Op, ScopeItem, UNKNOWN_RUN,
 };
 use workflow_core::{CallbackStatus, Ingestion};
 use workflow_store_memory::MemoryStore;
@@ -72,6 +72,26 @@ fn name() -> impl Strategy<Value = NameChoice> {
     ]
 }
 
+/// An input scope: mostly empty, else a few references of every kind (readable or not,
+/// unknown, of a wrong kind, another run's uploads).
+fn scope() -> impl Strategy<Value = Vec<ScopeItem>> {
+    let item = prop_oneof![
+        Just(ScopeItem::Doc),
+        Just(ScopeItem::DocV1),
+        Just(ScopeItem::Crm),
+        Just(ScopeItem::Eng),
+        Just(ScopeItem::Secret),
+        Just(ScopeItem::SecretV1),
+        Just(ScopeItem::Definition),
+        Just(ScopeItem::Unknown),
+        (0usize..4).prop_map(ScopeItem::Upload),
+    ];
+    prop_oneof![
+        3 => Just(Vec::new()),
+        1 => prop::collection::vec(item, 1..4),
+    ]
+}
+
 fn create() -> impl Strategy<Value = Op> {
     (
         prop_oneof![3 => Just(DefKind::Approval), 1 => Just(DefKind::Plain)],
@@ -82,14 +102,16 @@ fn create() -> impl Strategy<Value = Op> {
         ],
         any::<bool>(),
         prop::option::weighted(0.4, 0u8..2),
+        scope(),
     )
         .prop_map(
-            |(def, name, uploads, auto_start, idempotency_key)| Op::Create {
+            |(def, name, uploads, auto_start, idempotency_key, scope)| Op::Create {
                 def,
                 name,
                 uploads,
                 auto_start,
                 idempotency_key,
+                scope,
             },
         )
 }
@@ -116,8 +138,12 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => create(),
         1 => run.clone().prop_map(|run| Op::Get { run }),
-        1 => (run.clone(), prop::option::weighted(0.9, name()))
-            .prop_map(|(run, name)| Op::Update { run, name }),
+        2 => (
+            run.clone(),
+            prop::option::weighted(0.8, name()),
+            prop::option::weighted(0.4, scope()),
+        )
+            .prop_map(|(run, name, scope)| Op::Update { run, name, scope }),
         4 => run.clone().prop_map(|run| Op::Start { run }),
         2 => run.clone().prop_map(|run| Op::Stop { run }),
         4 => (
@@ -183,6 +209,7 @@ fn reap_1_deadline_boundary() {
         uploads: vec![],
         auto_start: false,
         idempotency_key: None,
+        scope: vec![],
     };
     let steps = vec![
         (create, t),
@@ -215,6 +242,7 @@ fn cb_4_stale_attempt_after_retry() {
                 uploads: vec![],
                 auto_start: false,
                 idempotency_key: Some(0),
+                scope: vec![],
             },
             ActorKind::Triggerer,
         ),
@@ -239,6 +267,7 @@ fn sync_auto_start_and_failed_upload() {
         uploads: vec![Ingestion::Processing, Ingestion::Completed],
         auto_start,
         idempotency_key: None,
+        scope: vec![],
     };
     let set = |run, status| Op::SetIngestion {
         run,
@@ -298,4 +327,47 @@ fn vis_1_bad_body_answers_alike_for_hidden_and_unknown_runs() {
         assert_eq!(code(hidden), code(unknown), "{actor:?}");
         assert_eq!(code(unknown), [Err(ErrorCode::UnprocessableEntity); 3]);
     }
+}
+
+/// CLONE-2, DELETE-3, START-8: a clone with inputs references the source's uploads by id; once
+/// the source is deleted they no longer exist and the clone's Start is `conflict`. A scope
+/// entry the starter cannot read (the owner put `/private/secret.md` into the triggerer's
+/// draft) is `forbidden`; neither writes anything.
+#[test]
+fn start_8_vanished_and_unreadable_references() {
+    let t = ActorKind::Triggerer;
+    let create = |uploads| Op::Create {
+        def: DefKind::Approval,
+        name: NameChoice::Default,
+        uploads,
+        auto_start: false,
+        idempotency_key: None,
+        scope: vec![ScopeItem::Crm, ScopeItem::Doc],
+    };
+    let steps = vec![
+        (create(vec![Ingestion::Completed]), t),
+        (Op::Start { run: 0 }, t),
+        (Op::Stop { run: 0 }, t),
+        (
+            Op::Clone {
+                run: 0,
+                include_inputs: true,
+            },
+            t,
+        ),
+        (Op::Delete { run: 0 }, t),
+        (Op::Start { run: 1 }, t),
+        (create(vec![]), t),
+        (
+            Op::Update {
+                run: 2,
+                name: None,
+                scope: Some(vec![ScopeItem::Secret]),
+            },
+            ActorKind::Owner,
+        ),
+        (Op::Start { run: 2 }, t),
+        (Op::Start { run: 2 }, ActorKind::Admin),
+    ];
+    run_sequence(&steps).unwrap();
 }
