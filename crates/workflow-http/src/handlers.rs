@@ -239,9 +239,10 @@ async fn list_common<S: Store + 'static>(
         let mut list = q.list;
         if let Some(o) = q.owner {
             if o != actor.user_id.0 {
-                return Err(ApiError::unprocessable(
+                return Err(Error::forbidden(
                     "owner_id: only the caller's own id is supported (use mine=true)",
-                ));
+                )
+                .into());
             }
             list.mine = true;
         }
@@ -265,15 +266,15 @@ async fn list_common<S: Store + 'static>(
 /// List the tenant's runs the caller can read (LIST-1).
 #[utoipa::path(get, path = "/v1/workflow-runs", tag = "workflow-runs",
     params(
-        ("limit" = Option<u32>, Query, description = "1..=100, default 20"),
-        ("offset" = Option<u64>, Query, description = "Rows to skip"),
-        ("state" = Option<Vec<String>>, Query, description = "Execution state (one value)"),
-        ("approval_state" = Option<Vec<String>>, Query, description = "Approval state (one value)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1..=100, default 20"),
+        ("offset" = Option<u64>, Query, maximum = 9_223_372_036_854_775_807_u64, description = "Rows to skip"),
+        ("state" = Option<ExecutionStateValue>, Query, description = "Execution state (one value)"),
+        ("approval_state" = Option<ApprovalStateValue>, Query, description = "Approval state (one value)"),
         ("mine" = Option<bool>, Query, description = "Only runs the caller triggered"),
         ("definition_id" = Option<Uuid>, Query, description = "Only runs of this definition"),
         ("owner_id" = Option<Uuid>, Query, description = "The caller's own id only"),
-        ("sort_by" = Option<String>, Query, description = "CREATED_AT (default), STARTED_AT or COMPLETED_AT; newest first"),
-        ("sort_dir" = Option<String>, Query, description = "DESC only"),
+        ("sort_by" = Option<SortByValue>, Query, description = "CREATED_AT (default), STARTED_AT or COMPLETED_AT; newest first"),
+        ("sort_dir" = Option<SortDirValue>, Query, description = "DESC only"),
     ),
     responses((status = 200, body = PaginatedRuns), (status = 422, body = crate::error::ErrorBody)),
     security(("bearerAuth" = []), ("cookieAuth" = [])))]
@@ -290,10 +291,10 @@ pub(crate) async fn list_runs<S: Store + 'static>(
 #[utoipa::path(get, path = "/v1/workflow-definitions/{definition_id}/runs", tag = "workflow-definitions",
     params(
         ("definition_id" = Uuid, Path, description = "Definition id"),
-        ("limit" = Option<u32>, Query, description = "1..=100, default 20"),
-        ("offset" = Option<u64>, Query, description = "Rows to skip"),
-        ("sort_by" = Option<String>, Query, description = "CREATED_AT (default), STARTED_AT or COMPLETED_AT; newest first"),
-        ("sort_dir" = Option<String>, Query, description = "DESC only"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1..=100, default 20"),
+        ("offset" = Option<u64>, Query, maximum = 9_223_372_036_854_775_807_u64, description = "Rows to skip"),
+        ("sort_by" = Option<SortByValue>, Query, description = "CREATED_AT (default), STARTED_AT or COMPLETED_AT; newest first"),
+        ("sort_dir" = Option<SortDirValue>, Query, description = "DESC only"),
     ),
     responses((status = 200, body = PaginatedRuns), (status = 404, body = crate::error::ErrorBody)),
     security(("bearerAuth" = []), ("cookieAuth" = [])))]
@@ -585,7 +586,12 @@ async fn parse_create_form<S: Send + Sync>(req: Request, state: &S) -> ApiResult
                 "auto_start" => cmd.auto_start = parse_bool("auto_start", text.trim())?,
                 "user_message" => cmd.auto_start_user_message = Some(text),
                 "name" => cmd.name = Some(text),
-                _ => {}
+                // The documented form has no other fields (`additionalProperties: false`).
+                _ => {
+                    return Err(ApiError::unprocessable(format!(
+                        "unknown form field {name:?}"
+                    )))
+                }
             }
         }
         return Ok(cmd);

@@ -61,8 +61,15 @@ use utoipa::{Modify, OpenApi};
         AddOutputRequest,
         OutputResponse,
         ThreadGateResponse,
+        CallbackStatusValue,
+        ApprovalValue,
+        IngestionValue,
+        ExecutionStateValue,
+        ApprovalStateValue,
+        SortByValue,
+        SortDirValue,
     )),
-    modifiers(&Security)
+    modifiers(&Security, &StandardResponses, &UuidPatterns)
 )]
 struct ApiDoc;
 
@@ -79,6 +86,159 @@ impl Modify for Security {
             "cookieAuth",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("ks_uat"))),
         );
+    }
+}
+
+/// Adds, to every operation, the error answers it can give (SPEC section 6, all with the
+/// [`ErrorBody`] schema) and the `x-request-id` header every answer carries, so the handlers'
+/// annotations only list their success answers and their own particular errors:
+///
+/// * every operation: 401 (credentials), 403 (not allowed for the caller), 404 (no such id, in the path or the body, or not
+///   visible: VIS-1), 422 (a path id, query parameter or body field that does not validate),
+///   500, 503;
+/// * every write (not GET): 409 (the state forbids it, a concurrent change);
+/// * with a request body: 400 (unsupported content type, broken multipart) and 413 (over the
+///   body limit).
+struct StandardResponses;
+
+impl StandardResponses {
+    fn error(status: &str) -> (&'static str, &'static str) {
+        match status {
+            "400" => ("400", "Bad request: unsupported content type or a broken multipart body (`bad_request`)"),
+            "401" => ("401", "Missing or unknown credentials (`unauthorized`)"),
+            "403" => ("403", "Not allowed for the caller (`forbidden`)"),
+            "404" => ("404", "No such id, or not visible to the caller (`not_found`)"),
+            "409" => ("409", "The resource's state forbids it, or a concurrent change (`conflict`, `run_busy`)"),
+            "413" => ("413", "The body is over the size limit (`payload_too_large`)"),
+            "422" => ("422", "A path id, query parameter or body field does not validate (`unprocessable_entity`)"),
+            "503" => ("503", "The store is busy; retry (`service_unavailable`)"),
+            _ => ("500", "A failure on the server's side (`internal_error`)"),
+        }
+    }
+}
+
+fn request_id_header() -> utoipa::openapi::header::Header {
+    let mut h = utoipa::openapi::header::Header::new(utoipa::openapi::schema::Object::with_type(
+        utoipa::openapi::schema::Type::String,
+    ));
+    h.description =
+        Some("The request id: the request's own when it sent one, else generated".into());
+    h
+}
+
+impl Modify for StandardResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                (false, item.get.as_mut()),
+                (true, item.put.as_mut()),
+                (true, item.post.as_mut()),
+                (true, item.delete.as_mut()),
+                (true, item.patch.as_mut()),
+            ];
+            for (write, op) in ops {
+                let Some(op) = op else { continue };
+                let mut statuses = vec!["401", "403", "404", "422", "500", "503"];
+                if write {
+                    statuses.extend(["403", "409"]);
+                }
+                if op.request_body.is_some() {
+                    statuses.extend(["400", "413"]);
+                }
+                for s in statuses {
+                    let (status, description) = Self::error(s);
+                    let response = ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
+                        .build();
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::T(response));
+                }
+                for response in op.responses.responses.values_mut() {
+                    if let RefOr::T(r) = response {
+                        r.headers
+                            .entry(crate::REQUEST_ID_HEADER.to_owned())
+                            .or_insert_with(|| RefOr::T(request_id_header()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The pattern of a UUID as this server parses it (hyphenated form).
+pub(crate) const UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+/// Gives every `format: uuid` string (components, parameters, request bodies) the
+/// [`UUID_PATTERN`]: `format` alone is only an annotation in OpenAPI 3.1, so a client (or a
+/// fuzzer) could otherwise consider any string valid where the server wants a UUID.
+struct UuidPatterns;
+
+fn add_uuid_pattern(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>) {
+    use utoipa::openapi::schema::{ArrayItems, KnownFormat, Schema, SchemaFormat};
+    use utoipa::openapi::RefOr;
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(o) => {
+            if matches!(o.format, Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))) {
+                o.pattern.get_or_insert_with(|| UUID_PATTERN.to_owned());
+            }
+            o.properties.values_mut().for_each(add_uuid_pattern);
+        }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                add_uuid_pattern(items);
+            }
+        }
+        Schema::OneOf(x) => x.items.iter_mut().for_each(add_uuid_pattern),
+        Schema::AllOf(x) => x.items.iter_mut().for_each(add_uuid_pattern),
+        Schema::AnyOf(x) => x.items.iter_mut().for_each(add_uuid_pattern),
+        _ => {}
+    }
+}
+
+impl Modify for UuidPatterns {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        if let Some(c) = openapi.components.as_mut() {
+            c.schemas.values_mut().for_each(add_uuid_pattern);
+        }
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.delete.as_mut(),
+                item.patch.as_mut(),
+            ];
+            for op in ops.into_iter().flatten() {
+                for p in op.parameters.iter_mut().flatten() {
+                    if let RefOr::T(p) = p {
+                        if let Some(s) = p.schema.as_mut() {
+                            add_uuid_pattern(s);
+                        }
+                    }
+                }
+                if let Some(RefOr::T(body)) = op.request_body.as_mut() {
+                    for c in body.content.values_mut() {
+                        if let RefOr::T(c) = c {
+                            if let Some(s) = c.schema.as_mut() {
+                                add_uuid_pattern(s);
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

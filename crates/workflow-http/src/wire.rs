@@ -283,16 +283,63 @@ pub struct WorkflowCallbackResponse {
 
 // ------------------------------------------------------------------------------------ requests
 
-/// PATCH body (ksapi `UpdateWorkflowRunRequest`).
+/// An optional `u32` given as any JSON number with an integral value (`1800` or `1800.0`: both
+/// are JSON Schema integers).
+fn opt_u32<'de, D>(d: D) -> Result<Option<u32>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    n.as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
+                .map(|f| f as u64)
+        })
+        .and_then(|x| u32::try_from(x).ok())
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("{n} is not an integer 0..={}", u32::MAX)))
+}
+
+/// A field that may be absent but, when present, is not `null`.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// PATCH body (ksapi `UpdateWorkflowRunRequest`): at least one field (UPDATE-3); a field is
+/// either absent or set (`null` is refused).
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[schema(min_properties = 1)]
 pub struct UpdateWorkflowRunRequest {
     /// Replaces the KB-reference scope wholesale (UPDATE-5).
+    #[schema(max_items = 200)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub input_scope: Option<Vec<Uuid>>,
     /// New name (CREATE-4).
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^/\u0000-\u001F\u007F-\u009F]+$"
+    )]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     /// Arm or disarm auto-start.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub auto_start: Option<bool>,
     /// The message used when auto-start fires.
+    #[schema(max_length = 4000)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     pub user_message: Option<String>,
 }
 
@@ -300,6 +347,7 @@ pub struct UpdateWorkflowRunRequest {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 pub struct StartWorkflowRunRequest {
     /// Pinned into the snapshot (START-7).
+    #[schema(max_length = 4000)]
     pub user_message: Option<String>,
 }
 
@@ -307,11 +355,14 @@ pub struct StartWorkflowRunRequest {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct WorkflowRunCallbackRequest {
     /// `COMPLETED` or `FAILED`.
-    #[schema(example = "COMPLETED")]
+    #[schema(value_type = CallbackStatusValue)]
     pub status: String,
     /// Why it failed (≤ 8192 chars).
+    #[schema(max_length = 8192)]
     pub error: Option<String>,
     /// The attempt reported on; a stale one is ignored (CB-4).
+    #[serde(default, deserialize_with = "opt_u32")]
+    #[schema(maximum = 4294967295_u64)]
     pub attempt: Option<u32>,
 }
 
@@ -326,9 +377,10 @@ pub struct CloneWorkflowRunRequest {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct SetWorkflowRunApprovalRequest {
     /// Must be `approved`.
-    #[schema(example = "approved")]
+    #[schema(value_type = ApprovalValue)]
     pub state: String,
     /// Reviewer note (≤ 2048 chars).
+    #[schema(max_length = 2048)]
     pub reason: Option<String>,
 }
 
@@ -336,11 +388,18 @@ pub struct SetWorkflowRunApprovalRequest {
 /// accepted and ignored.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct CreateWorkflowDefinitionRequest {
-    /// Name (1..=255, no `/`).
+    /// Name (1..=255, no `/`, no control characters).
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^/\u0000-\u001F\u007F-\u009F]+$"
+    )]
     pub name: String,
     /// Ignored (not stored).
     pub description: Option<String>,
     /// 60..=7200; default 1800.
+    #[serde(default, deserialize_with = "opt_u32")]
+    #[schema(minimum = 60, maximum = 7200)]
     pub max_run_duration_seconds: Option<u32>,
     /// The folder to create it in.
     pub parent_path_part_id: Uuid,
@@ -361,30 +420,47 @@ pub struct CreateWorkflowDefinitionRequest {
 /// The multipart form of run creation, as ksapi sends it (each field a form part; a JSON body
 /// with the same fields is accepted too). Documentation only: the handler parses the form.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct CreateWorkflowRunForm {
     /// Uploads: each becomes a DOCUMENT in `inputs/`, ingestion `pending` (the run is PENDING).
-    #[schema(value_type = Option<Vec<String>>, format = Binary)]
-    pub files: Option<Vec<String>>,
-    /// JSON array of path-part UUIDs (a JSON body may give the array itself).
-    pub input_scope: Option<String>,
-    /// CREATE-6.
-    pub idempotency_key: Option<String>,
+    #[schema(value_type = Vec<String>, format = Binary)]
+    pub files: Vec<String>,
+    /// Path-part UUIDs, at most 200: one form part per id, or one part holding a JSON array
+    /// (as ksapi sends it) or a comma-separated list.
+    #[schema(max_items = 200)]
+    pub input_scope: Vec<Uuid>,
+    /// CREATE-6 (1..=255 characters).
+    #[schema(min_length = 1, max_length = 255)]
+    pub idempotency_key: String,
     /// `true`/`false` (CREATE-7).
-    pub auto_start: Option<bool>,
+    pub auto_start: bool,
     /// The auto-start message (CREATE-7).
-    pub user_message: Option<String>,
+    #[schema(max_length = 4000)]
+    pub user_message: String,
     /// Display name (CREATE-4).
-    pub name: Option<String>,
-    /// JSON array of skill UUIDs.
-    pub selected_skill_ids: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^/\u0000-\u001F\u007F-\u009F]+$"
+    )]
+    pub name: String,
+    /// Skill UUIDs: one form part per id, or one part holding a JSON array or a
+    /// comma-separated list.
+    pub selected_skill_ids: Vec<Uuid>,
 }
 
 /// Upload body of `POST /v1/workflow-runs/{run_id}/inputs`: adds a DOCUMENT to `inputs/`.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct AddUploadRequest {
     /// The document's name in `inputs/`.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^/\u0000-\u001F\u007F-\u009F]+$"
+    )]
     pub name: String,
     /// `pending` (default), `processing`, `completed` or `failed`.
+    #[schema(value_type = Option<IngestionValue>)]
     pub ingestion_status: Option<String>,
 }
 
@@ -406,6 +482,7 @@ pub struct UploadResponse {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct SetIngestionRequest {
     /// `pending`, `processing`, `completed` or `failed`.
+    #[schema(value_type = IngestionValue)]
     pub status: String,
 }
 
@@ -413,6 +490,11 @@ pub struct SetIngestionRequest {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct AddOutputRequest {
     /// The document's name in `outputs/`.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^/\u0000-\u001F\u007F-\u009F]+$"
+    )]
     pub name: String,
 }
 
@@ -429,3 +511,67 @@ pub struct ThreadGateResponse {
     /// True: a new USER message may be posted on the run's thread.
     pub accepting_messages: bool,
 }
+
+// ------------------------------------------------------------- enum values (documentation only)
+
+macro_rules! value_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $wire:tt),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        pub enum $name {
+            $(
+                #[doc = $wire]
+                #[serde(rename = $wire)]
+                $variant,
+            )+
+        }
+    };
+}
+
+value_enum!(
+    /// A runner's terminal report (`CallbackStatus`).
+    CallbackStatusValue { Completed = "COMPLETED", Failed = "FAILED" }
+);
+value_enum!(
+    /// The only approval a reviewer can set.
+    ApprovalValue { Approved = "approved" }
+);
+value_enum!(
+    /// An upload's ingestion status.
+    IngestionValue {
+        Pending = "pending",
+        Processing = "processing",
+        Completed = "completed",
+        Failed = "failed",
+    }
+);
+value_enum!(
+    /// A run's execution state (list filter).
+    ExecutionStateValue {
+        Pending = "PENDING",
+        NotStarted = "NOT_STARTED",
+        InProgress = "IN_PROGRESS",
+        Completed = "COMPLETED",
+        Failed = "FAILED",
+    }
+);
+value_enum!(
+    /// A run's approval state (list filter).
+    ApprovalStateValue {
+        NotRequired = "not_required",
+        Pending = "pending",
+        Approved = "approved",
+    }
+);
+value_enum!(
+    /// The order of run lists (always newest first).
+    SortByValue {
+        CreatedAt = "CREATED_AT",
+        StartedAt = "STARTED_AT",
+        CompletedAt = "COMPLETED_AT",
+    }
+);
+value_enum!(
+    /// The only supported sort direction.
+    SortDirValue { Desc = "DESC", DescLower = "desc" }
+);
