@@ -174,7 +174,13 @@ fn parse_list_query(
             "offset" => {
                 q.offset = v
                     .parse()
-                    .map_err(|_| ApiError::unprocessable("offset: must be an integer >= 0"))?;
+                    .ok()
+                    .filter(|o| i64::try_from(*o).is_ok())
+                    .ok_or_else(|| {
+                        ApiError::unprocessable(
+                            "offset: must be an integer 0..=9223372036854775807",
+                        )
+                    })?;
             }
             "state" | "execution_state" => {
                 states.push(parse_enum::<ExecutionState>("state", v)?);
