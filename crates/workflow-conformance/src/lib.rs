@@ -10,7 +10,7 @@
 //!
 //! ## Example
 //!
-//! ```ignore
+//! ```text
 //! // in an adapter crate's tests:
 //! workflow_conformance::conformance_tests!(workflow_store_memory::MemoryStore::new());
 //! ```
