@@ -182,7 +182,10 @@ mod tests {
         assert!(validate_name("name", "ok name").is_ok());
         assert!(validate_name("name", &"x".repeat(255)).is_ok());
         assert!(validate_name("name", &"é".repeat(255)).is_ok());
-        assert!(validate_name("name", "..").is_ok(), "SPEC forbids only '/' and control chars");
+        assert!(
+            validate_name("name", "..").is_ok(),
+            "SPEC forbids only '/' and control chars"
+        );
         for bad in ["", "a/b", "a\nb", "\u{7f}", "\u{85}"] {
             assert_eq!(
                 validate_name("name", bad).map_err(|e| e.code()),
