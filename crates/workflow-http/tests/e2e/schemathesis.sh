@@ -3,13 +3,15 @@
 #
 # Makes a venv (target/schemathesis-venv, reused), installs schemathesis==4.32.5, builds
 # workflow-server, starts it on a free loopback port with the committed fixture and a fresh
-# SQLite file, and runs `schemathesis run --checks all` with a bounded number of examples per
+# SQLite file, seeds runs in every state (seed_runs.py; their ids and the fixture's go into
+# the generated requests through schemathesis.toml's dictionaries), and runs `schemathesis run --checks all` with a bounded number of examples per
 # operation, first as the fixture's OWNER, then (unless SCHEMATHESIS_USER_RUN=0) as a USER key.
 # Stops the server by PID (SIGTERM), exits non-zero on any failure; the last line is
 # `N passed, M failed` (schemathesis runs, one per key).
 #
 # Environment: SCHEMATHESIS_EXAMPLES (default 10, examples per operation and phase),
-# SCHEMATHESIS_MAX_TIME (default 60, seconds per run), SCHEMATHESIS_USER_RUN (default 1).
+# SCHEMATHESIS_MAX_TIME (default 60, seconds per run), SCHEMATHESIS_USER_RUN (default 1),
+# SCHEMATHESIS_SEED (default 1: the same cases every time).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -55,13 +57,22 @@ if ! grep -q "listening on" "$work/server.out" 2>/dev/null; then
 fi
 url="http://127.0.0.1:$port"
 
+# Runs in every state (and uploads) for the generated requests to reach, then the config.
+config="$work/schemathesis.toml"
+python3 "$here/seed_runs.py" "$url" sk-user-e2e-owner >"$work/dictionaries.toml"
+{
+  cat "$work/dictionaries.toml" "$here/schemathesis.toml"
+  echo '"path.run_id" = { dictionary = "runs", probability = 0.9 }'
+  echo '"path.version_id" = { dictionary = "uploads", probability = 0.7 }'
+} >"$config"
+
 passed=0
 failed=0
 run() { # label key
   local label="$1" key="$2" status=0
   echo "schemathesis: $label (-n $examples, --max-time $max_time)"
-  "$venv/bin/schemathesis" run "$url/openapi.json" --checks all -n "$examples" \
-    --max-time "$max_time" --seed 1 --no-color \
+  "$venv/bin/schemathesis" --config-file "$config" run "$url/openapi.json" --checks all -n "$examples" \
+    --max-time "$max_time" --seed "${SCHEMATHESIS_SEED:-1}" --no-color \
     -H "Authorization: Bearer $key" || status=$?
   if [ "$status" -eq 0 ]; then
     passed=$((passed + 1))
