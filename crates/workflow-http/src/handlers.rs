@@ -564,11 +564,18 @@ async fn parse_create_form<S: Send + Sync>(req: Request, state: &S) -> ApiResult
             let name = field.name().unwrap_or_default().to_owned();
             if name == "files" || field.file_name().is_some() {
                 files += 1;
-                let file_name = field
-                    .file_name()
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| format!("upload-{files}"));
+                // A file part carries a file name (`format: binary`); a plain text part named
+                // `files` is not an upload.
+                let Some(file_name) = field.file_name().map(str::to_owned) else {
+                    return Err(ApiError::unprocessable(
+                        "files: each part must be a file (Content-Disposition with a filename)",
+                    ));
+                };
+                let file_name = if file_name.is_empty() {
+                    format!("upload-{files}")
+                } else {
+                    file_name
+                };
                 // The bytes are not kept: this server has no blob store. The upload is a
                 // DOCUMENT in `inputs/` whose ingestion is reported later (SYNC-*).
                 field.bytes().await.map_err(multipart_err)?;

@@ -1,0 +1,219 @@
+//! The OpenAPI document says exactly what the server answers and accepts (what schemathesis
+//! checks in tests/e2e/schemathesis.sh): every operation documents its error statuses with the
+//! SPEC section 6 body, request schemas carry the server's limits, and the server refuses with
+//! 4xx what the schema excludes.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tower::ServiceExt;
+use workflow_core::Engine;
+use workflow_http::server::{load_fixture, parse_fixture};
+use workflow_http::{openapi, router, HttpConfig};
+use workflow_store_memory::MemoryStore;
+
+const FIXTURE: &str = include_str!("e2e/fixture.json");
+const OWNER: &str = "sk-user-e2e-owner";
+const TRIAGE: &str = "7b308138-3892-5cd5-92c9-51a93b79796a";
+
+fn doc() -> Value {
+    serde_json::to_value(openapi()).unwrap()
+}
+
+fn app() -> Router {
+    let engine = Arc::new(Engine::new(MemoryStore::new()));
+    load_fixture(&engine, &parse_fixture(FIXTURE).unwrap()).unwrap();
+    router(engine, HttpConfig::default())
+}
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (status, body)
+}
+
+async fn call(app: &Router, method: Method, uri: &str, body: Option<&str>) -> (StatusCode, Value) {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {OWNER}"));
+    if body.is_some() {
+        b = b.header(header::CONTENT_TYPE, "application/json");
+    }
+    let body = body.map_or_else(Body::empty, |s| Body::from(s.to_owned()));
+    send(app, b.body(body).unwrap()).await
+}
+
+async fn draft(app: &Router) -> String {
+    let uri = format!("/v1/workflow-definitions/{TRIAGE}/runs");
+    let (s, b) = call(app, Method::POST, &uri, Some("{}")).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    b["id"].as_str().unwrap().to_owned()
+}
+
+/// SPEC section 6: every operation documents 401, 403, 404, 422, 500 and 503 (writes also 409,
+/// bodies also 400 and 413) with the `ErrorBody` schema, and every answer the `x-request-id`
+/// header.
+#[test]
+fn every_operation_documents_its_error_statuses() {
+    let doc = doc();
+    let mut n = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            n += 1;
+            let responses = op["responses"].as_object().unwrap();
+            let mut want = vec!["401", "403", "404", "422", "500", "503"];
+            if method != "get" {
+                want.push("409");
+            }
+            if op.get("requestBody").is_some() {
+                want.extend(["400", "413"]);
+            }
+            for status in want {
+                let r = &responses
+                    .get(status)
+                    .unwrap_or_else(|| panic!("{method} {path}: no {status}"));
+                assert_eq!(
+                    r["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
+            for (status, r) in responses {
+                assert!(
+                    r["headers"].get("x-request-id").is_some(),
+                    "{method} {path} {status}: no x-request-id header"
+                );
+            }
+        }
+    }
+    assert_eq!(n, 18);
+}
+
+/// Request schemas carry the server's rules (CREATE-4 names, lengths, enums, UUIDs).
+#[test]
+fn request_schemas_say_what_is_accepted() {
+    let doc = doc();
+    let s = &doc["components"]["schemas"];
+    let name = &s["CreateWorkflowDefinitionRequest"]["properties"]["name"];
+    assert_eq!(name["minLength"], 1);
+    assert_eq!(name["maxLength"], 255);
+    assert!(name["pattern"].as_str().unwrap().contains('/'));
+    assert_eq!(
+        s["CallbackStatusValue"]["enum"],
+        json!(["COMPLETED", "FAILED"])
+    );
+    assert_eq!(s["ApprovalValue"]["enum"], json!(["approved"]));
+    assert_eq!(
+        s["WorkflowRunCallbackRequest"]["properties"]["error"]["maxLength"],
+        8192
+    );
+    assert_eq!(
+        s["SetWorkflowRunApprovalRequest"]["properties"]["reason"]["maxLength"],
+        2048
+    );
+    let patch = &s["UpdateWorkflowRunRequest"];
+    assert_eq!(patch["minProperties"], 1);
+    assert_eq!(patch["properties"]["user_message"]["maxLength"], 4000);
+    assert_eq!(patch["properties"]["input_scope"]["maxItems"], 200);
+    assert!(patch["properties"]["input_scope"]["items"]["pattern"].is_string());
+    assert_eq!(s["CreateWorkflowRunForm"]["additionalProperties"], false);
+}
+
+/// What the schema excludes is refused with 4xx; what it allows is not refused with 400/422.
+#[tokio::test]
+async fn the_server_is_exactly_as_strict_as_the_schema() {
+    let app = app();
+    let run = draft(&app).await;
+    let patch = format!("/v1/workflow-runs/{run}");
+    // PATCH fields are absent or set; `null` and `{}` are schema-invalid.
+    let (s, b) = call(&app, Method::PATCH, &patch, Some(r#"{"name": null}"#)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (s, b) = call(&app, Method::PATCH, &patch, Some("{}")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (s, b) = call(
+        &app,
+        Method::PATCH,
+        &patch,
+        Some(r#"{"auto_start": false}"#),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // An integral JSON number is an integer, whatever its spelling.
+    let body = r#"{"name": "d1", "parent_path_part_id": "e1c8c354-7077-5057-9439-3802ba1055a4", "approval_required": false, "max_run_duration_seconds": 600.0}"#;
+    let (s, b) = call(&app, Method::POST, "/v1/workflow-definitions", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["max_run_duration_seconds"], 600);
+    let body = body.replace("600.0", "600.5").replace("d1", "d2");
+    let (s, b) = call(&app, Method::POST, "/v1/workflow-definitions", Some(&body)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    // `offset` is at most i64::MAX, as documented.
+    let (s, b) = call(
+        &app,
+        Method::GET,
+        "/v1/workflow-runs?offset=9223372036854775807",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = call(
+        &app,
+        Method::GET,
+        "/v1/workflow-runs?offset=9223372036854775808",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    // Another user's owner_id: forbidden (schema-valid, so not 422).
+    let uri = "/v1/workflow-runs?owner_id=b74decd1-dbc7-570e-bcc3-382c2e4301f7";
+    let (s, b) = call(&app, Method::GET, uri, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    // The create form: no unknown fields, and `files` parts are files.
+    for part in [
+        "Content-Disposition: form-data; name=\"colour\"\r\n\r\nblue",
+        "Content-Disposition: form-data; name=\"files\"\r\n\r\n42",
+    ] {
+        let body = format!("--XX\r\n{part}\r\n--XX--\r\n");
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/v1/workflow-definitions/{TRIAGE}/runs"))
+            .header(header::AUTHORIZATION, format!("Bearer {OWNER}"))
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XX")
+            .body(Body::from(body))
+            .unwrap();
+        let (s, b) = send(&app, req).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{part}: {b}");
+    }
+    // One form part per scope id, as the schema's array is sent.
+    let scope = [
+        "e1c8c354-7077-5057-9439-3802ba1055a4",
+        "d58a3c98-50cf-5619-858f-c3d633ec13a7",
+    ];
+    let body: String = scope
+        .iter()
+        .map(|id| {
+            format!("--XX\r\nContent-Disposition: form-data; name=\"input_scope\"\r\n\r\n{id}\r\n")
+        })
+        .chain(std::iter::once("--XX--\r\n".to_owned()))
+        .collect();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/v1/workflow-definitions/{TRIAGE}/runs"))
+        .header(header::AUTHORIZATION, format!("Bearer {OWNER}"))
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XX")
+        .body(Body::from(body))
+        .unwrap();
+    let (s, b) = send(&app, req).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["input_path_part_ids"], json!(scope));
+}
