@@ -18,7 +18,7 @@
 //! * AUDIT-1: history is seq 1..=version, chained from/to, with no gaps;
 //! * SNAP-7: a snapshot never changes after Start (Retry reuses it);
 //! * section 2: COMPLETED stays COMPLETED;
-//! * ERR-2: a call that failed wrote nothing.
+//! * ERR-2: a call that failed wrote nothing; ERR-1: no call answers `internal_error`.
 //!
 //! At the end of each seed the faults stop and the relay drains the outbox: every queued
 //! message is delivered at least once (CONC-5).
@@ -469,7 +469,20 @@ impl Sim {
                 }
                 r.map(|_| ())
             }
-            53..=57 => {
+            56..=57 => {
+                // The runner writes an output for an attempt it has seen (maybe long over).
+                let seen = self.dispatcher.seen.lock().unwrap().clone();
+                let pick = self.rng().below(seen.len().max(1));
+                match seen.get(pick) {
+                    Some(key) => {
+                        let name = format!("out-{}.md", self.rng().next());
+                        let actor = self.world.triggerer.clone().assumed();
+                        e.add_output(&actor, key.run_id, &name).map(|_| ())
+                    }
+                    None => Ok(()),
+                }
+            }
+            53..=55 => {
                 let mut late = self.dispatcher.late.lock().unwrap();
                 if !late.is_empty() {
                     let i = self.faults.rng.lock().unwrap().below(late.len());
@@ -514,7 +527,8 @@ impl Sim {
             0..=24 => "start",
             25..=32 => "stop",
             33..=52 => "callback",
-            53..=57 => "late delivery",
+            53..=55 => "late delivery",
+            56..=57 => "output",
             58..=64 => "retry",
             65..=72 => "clock jump",
             73..=80 => "reap",
@@ -527,6 +541,11 @@ impl Sim {
             Err(e) => e.code().to_string(),
         };
         *self.stats.entry(format!("{label} {outcome}")).or_default() += 1;
+        if let Err(err) = &res {
+            if err.code() == ErrorCode::InternalError {
+                return Err(format!("ERR-1: {label} answered internal_error: {err}"));
+            }
+        }
         Ok((label.to_owned(), res.err()))
     }
 
