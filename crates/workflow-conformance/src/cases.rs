@@ -645,7 +645,8 @@ pub fn tenant_isolation<S: Store>(store: S) {
     assert_eq!(err.code(), ErrorCode::NotFound);
 }
 
-/// REAP-1 support: `expired_runs` finds IN_PROGRESS runs past their deadline, oldest first.
+/// REAP-1 support: `expired_runs` finds IN_PROGRESS runs whose deadline is strictly before
+/// `now`, oldest first.
 pub fn expired_runs_are_found<S: Store>(store: S) {
     let w = World::new(store);
     let a = w.running();
@@ -655,6 +656,16 @@ pub fn expired_runs_are_found<S: Store>(store: S) {
     let s = w.engine.store();
     let now = w.engine.now();
     assert!(s.expired_runs(now, 10).unwrap().is_empty());
+    let at_deadline = a.deadline_at.unwrap();
+    assert!(
+        s.expired_runs(at_deadline, 10).unwrap().is_empty(),
+        "a deadline is passed only strictly after it (REAP-1: \"more than\")"
+    );
+    let just_after = at_deadline + chrono::Duration::nanoseconds(1000);
+    assert_eq!(
+        s.expired_runs(just_after, 10).unwrap(),
+        vec![(w.tenant, a.id)]
+    );
     let later = now + chrono::Duration::hours(3);
     assert_eq!(
         s.expired_runs(later, 10).unwrap(),

@@ -184,7 +184,7 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Option<Run>>;
     /// A page of runs.
     fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>>;
-    /// IN_PROGRESS runs whose `deadline_at` is before `now`, oldest deadline first.
+    /// IN_PROGRESS runs whose `deadline_at` is strictly before `now`, oldest deadline first.
     fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>>;
     /// The one atomic write. See the correctness requirements.
     fn commit(&self, commit: Commit) -> StoreResult<CommitOutcome>;

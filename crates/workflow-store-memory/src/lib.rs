@@ -294,7 +294,7 @@ impl Store for MemoryStore {
             .filter(|r| r.execution_state == ExecutionState::InProgress)
             .filter_map(|r| {
                 r.deadline_at
-                    .filter(|d| *d <= now)
+                    .filter(|d| *d < now)
                     .map(|d| (d, r.tenant_id, r.id))
             })
             .collect();

@@ -1,4 +1,4 @@
 SELECT tenant_id, id FROM runs
-WHERE execution_state = 'IN_PROGRESS' AND deadline_at <= +?1
+WHERE execution_state = 'IN_PROGRESS' AND deadline_at < +?1
 ORDER BY deadline_at, tenant_id, id
 LIMIT +?2
