@@ -71,9 +71,10 @@ failed=0
 run() { # label key
   local label="$1" key="$2" status=0
   echo "schemathesis: $label (-n $examples, --max-time $max_time)"
-  "$venv/bin/schemathesis" --config-file "$config" run "$url/openapi.json" --checks all -n "$examples" \
+  # From the scratch directory: schemathesis keeps a cache (.schemathesis/) in the cwd.
+  (cd "$work" && "$venv/bin/schemathesis" --config-file "$config" run "$url/openapi.json" --checks all -n "$examples" \
     --max-time "$max_time" --seed "${SCHEMATHESIS_SEED:-1}" --no-color \
-    -H "Authorization: Bearer $key" || status=$?
+    -H "Authorization: Bearer $key") || status=$?
   if [ "$status" -eq 0 ]; then
     passed=$((passed + 1))
   else
