@@ -14,12 +14,13 @@ export FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 echo "== cargo test --workspace"
 cargo test --workspace
 
-if [ -x crates/workflow-http/tests/e2e/run.sh ] || [ -f crates/workflow-http/tests/e2e/run.sh ]; then
-  echo "== ksapi end-to-end"
-  bash crates/workflow-http/tests/e2e/run.sh
-fi
+echo "== ksapi end-to-end (Python venv, ksapi==3.18.2, the real server on SQLite)"
+bash crates/workflow-http/tests/e2e/run.sh
 
-if [ -f fuzz/smoke.sh ] && [ "${SKIP_FUZZ:-0}" != "1" ]; then
+echo "== schemathesis against /openapi.json (all checks)"
+bash crates/workflow-http/tests/e2e/schemathesis.sh
+
+if [ "${SKIP_FUZZ:-0}" != "1" ]; then
   echo "== fuzz smoke (${FUZZ_SECONDS}s per target)"
   bash fuzz/smoke.sh
 fi
