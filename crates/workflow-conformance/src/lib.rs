@@ -23,6 +23,7 @@
 //! ```
 
 pub mod cases;
+pub mod intercept;
 pub mod linearizability;
 pub mod model;
 pub mod world;

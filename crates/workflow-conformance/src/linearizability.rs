@@ -39,11 +39,7 @@ use crate::world::Setup;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Barrier;
-use workflow_core::{
-    CallbackStatus, CatalogWrite, Commit, CommitOutcome, Definition, DefinitionId, HistoryRecord,
-    OutboxEntry, Page, PathPart, PathPartId, Run, RunId, RunQuery, Store, StoreResult, Tenant,
-    TenantId, Timestamp, User, UserId,
-};
+use workflow_core::{CallbackStatus, Store, StoreResult};
 
 /// How many histories of what shape to record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -368,79 +364,26 @@ pub fn check_store<S: Store, F: FnMut() -> S>(
 /// A store that yields the thread before every run read and every commit, so that on a fast
 /// in-memory store the load → decide → commit windows of racing calls really interleave (and
 /// the engine's reload-on-conflict path runs). Behaviour is otherwise the wrapped store's.
-#[derive(Debug)]
-pub struct Yielding<S>(pub S);
+pub type Yielding<S> = crate::intercept::Intercepted<S, YieldBeforeRunCalls>;
 
-impl<S: Store> Store for Yielding<S> {
-    fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
-        self.0.tenant(id)
-    }
-    fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>> {
-        self.0.user(tenant, id)
-    }
-    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>> {
-        self.0.user_by_api_key(key)
-    }
-    fn path_part(&self, tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>> {
-        self.0.path_part(tenant, id)
-    }
-    fn children(&self, tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>> {
-        self.0.children(tenant, parent)
-    }
-    fn descendants(&self, tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>> {
-        self.0.descendants(tenant, root)
-    }
-    fn definition(&self, tenant: TenantId, id: DefinitionId) -> StoreResult<Option<Definition>> {
-        self.0.definition(tenant, id)
-    }
-    fn definitions(&self, tenant: TenantId) -> StoreResult<Vec<Definition>> {
-        self.0.definitions(tenant)
-    }
-    fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
-        self.0.apply_catalog(writes)
-    }
-    fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>> {
-        std::thread::yield_now();
-        self.0.load_run(tenant, id)
-    }
-    fn run_id_by_name(
-        &self,
-        tenant: TenantId,
-        definition: DefinitionId,
-        name: &str,
-    ) -> StoreResult<Option<RunId>> {
-        self.0.run_id_by_name(tenant, definition, name)
-    }
-    fn run_by_idempotency_key(
-        &self,
-        tenant: TenantId,
-        definition: DefinitionId,
-        user: UserId,
-        key: &str,
-    ) -> StoreResult<Option<Run>> {
-        self.0.run_by_idempotency_key(tenant, definition, user, key)
-    }
-    fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>> {
-        self.0.list_runs(query)
-    }
-    fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> {
-        self.0.expired_runs(now, limit)
-    }
-    fn commit(&self, commit: Commit) -> StoreResult<CommitOutcome> {
-        std::thread::yield_now();
-        self.0.commit(commit)
-    }
-    fn history(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>> {
-        self.0.history(tenant, run)
-    }
-    fn outbox_pending(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-        self.0.outbox_pending(limit)
-    }
-    fn outbox_record_attempt(&self, seq: u64, delivered: bool) -> StoreResult<()> {
-        self.0.outbox_record_attempt(seq, delivered)
-    }
-    fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> {
-        self.0.outbox_for_run(tenant, run)
+/// A [`Yielding`] store over `inner`.
+pub fn yielding<S: Store>(inner: S) -> Yielding<S> {
+    crate::intercept::Intercepted::new(inner, YieldBeforeRunCalls)
+}
+
+/// The hook of [`Yielding`]: yields before `load_run` and `commit`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct YieldBeforeRunCalls;
+
+impl<S> crate::intercept::Interceptor<S> for YieldBeforeRunCalls {
+    fn before(&self, _: &S, call: crate::intercept::Call<'_>) -> StoreResult<()> {
+        if matches!(
+            call,
+            crate::intercept::Call::LoadRun(..) | crate::intercept::Call::Commit(_)
+        ) {
+            std::thread::yield_now();
+        }
+        Ok(())
     }
 }
 

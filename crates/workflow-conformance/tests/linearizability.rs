@@ -3,7 +3,7 @@
 //! reference model by `workflow_conformance::linearizability`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use workflow_conformance::linearizability::{check_store, Config, Yielding};
+use workflow_conformance::linearizability::{check_store, yielding, Config};
 use workflow_store_memory::MemoryStore;
 
 /// CONC-1, CONC-2, CONC-3: every recorded history of racing start, stop, callback, retry, get,
@@ -12,7 +12,7 @@ use workflow_store_memory::MemoryStore;
 fn conc_1_memory_store_histories_are_linearizable() {
     let config = Config::from_env("LIN_HISTORIES");
     // Yielding: the memory store is so fast that racing calls would rarely interleave.
-    match check_store(|| Yielding(MemoryStore::new()), &config) {
+    match check_store(|| yielding(MemoryStore::new()), &config) {
         Ok(report) => {
             eprintln!("linearizability (memory store): {report:?}");
             assert_eq!(report.histories, config.histories);

@@ -30,6 +30,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use workflow_conformance::intercept::{Call, Intercepted, Interceptor};
 use workflow_conformance::world::World;
 use workflow_core::*;
 use workflow_store_memory::MemoryStore;
@@ -132,9 +133,11 @@ impl Dispatcher for SimDispatcher {
     }
 }
 
-/// A store whose commit sometimes answers a version conflict without writing, or fails.
-struct FlakyStore {
-    inner: MemoryStore,
+/// The memory store whose commit sometimes answers a version conflict without writing, or fails.
+type FlakyStore = Intercepted<MemoryStore, Flaky>;
+
+/// The faults of [`FlakyStore`].
+struct Flaky {
     faults: Arc<Faults>,
     /// Targeted race: when this path part is next looked up, the run is deleted first (as a
     /// concurrent Delete that committed between the engine's load and its lookup would).
@@ -176,17 +179,11 @@ fn delete_behind_the_engines_back(store: &MemoryStore, tenant: TenantId, run: Ru
     assert_eq!(store.commit(commit).unwrap(), CommitOutcome::Committed);
 }
 
-impl Store for FlakyStore {
-    fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
-        self.inner.tenant(id)
-    }
-    fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>> {
-        self.inner.user(tenant, id)
-    }
-    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>> {
-        self.inner.user_by_api_key(key)
-    }
-    fn path_part(&self, tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>> {
+impl Interceptor<MemoryStore> for Flaky {
+    fn before(&self, inner: &MemoryStore, call: Call<'_>) -> StoreResult<()> {
+        let Call::PathPart(_, id) = call else {
+            return Ok(());
+        };
         let race = {
             let mut hook = self.delete_on_lookup.lock().unwrap();
             match *hook {
@@ -198,60 +195,21 @@ impl Store for FlakyStore {
             }
         };
         if let Some((t, run)) = race {
-            delete_behind_the_engines_back(&self.inner, t, run);
+            delete_behind_the_engines_back(inner, t, run);
         }
-        self.inner.path_part(tenant, id)
+        Ok(())
     }
-    fn children(&self, tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>> {
-        self.inner.children(tenant, parent)
-    }
-    fn descendants(&self, tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>> {
-        self.inner.descendants(tenant, root)
-    }
-    fn definition(&self, tenant: TenantId, id: DefinitionId) -> StoreResult<Option<Definition>> {
-        self.inner.definition(tenant, id)
-    }
-    fn definitions(&self, tenant: TenantId) -> StoreResult<Vec<Definition>> {
-        self.inner.definitions(tenant)
-    }
-    fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
-        self.inner.apply_catalog(writes)
-    }
-    fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>> {
-        self.inner.load_run(tenant, id)
-    }
-    fn run_id_by_name(
-        &self,
-        tenant: TenantId,
-        definition: DefinitionId,
-        name: &str,
-    ) -> StoreResult<Option<RunId>> {
-        self.inner.run_id_by_name(tenant, definition, name)
-    }
-    fn run_by_idempotency_key(
-        &self,
-        tenant: TenantId,
-        definition: DefinitionId,
-        user: UserId,
-        key: &str,
-    ) -> StoreResult<Option<Run>> {
-        self.inner
-            .run_by_idempotency_key(tenant, definition, user, key)
-    }
-    fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>> {
-        self.inner.list_runs(query)
-    }
-    fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> {
-        self.inner.expired_runs(now, limit)
-    }
-    fn commit(&self, commit: Commit) -> StoreResult<CommitOutcome> {
+
+    fn commit(&self, inner: &MemoryStore, commit: &Commit) -> Option<StoreResult<CommitOutcome>> {
         let f = &self.faults;
         if f.roll(f.rates.commit_conflict) {
-            let current = self
-                .inner
-                .load_run(commit.tenant_id, commit.run_id)?
-                .map(|r| r.version);
-            return Ok(CommitOutcome::Conflict(ConflictKind::Version { current }));
+            let current = match inner.load_run(commit.tenant_id, commit.run_id) {
+                Ok(run) => run.map(|r| r.version),
+                Err(e) => return Some(Err(e)),
+            };
+            return Some(Ok(CommitOutcome::Conflict(ConflictKind::Version {
+                current,
+            })));
         }
         let scheduled = {
             let mut g = f.fail_commit_after.lock().unwrap();
@@ -268,21 +226,9 @@ impl Store for FlakyStore {
             }
         };
         if scheduled || f.roll(f.rates.commit_unavailable) {
-            return Err(StoreError::unavailable("injected: database is locked"));
+            return Some(Err(StoreError::unavailable("injected: database is locked")));
         }
-        self.inner.commit(commit)
-    }
-    fn history(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>> {
-        self.inner.history(tenant, run)
-    }
-    fn outbox_pending(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-        self.inner.outbox_pending(limit)
-    }
-    fn outbox_record_attempt(&self, seq: u64, delivered: bool) -> StoreResult<()> {
-        self.inner.outbox_record_attempt(seq, delivered)
-    }
-    fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> {
-        self.inner.outbox_for_run(tenant, run)
+        None
     }
 }
 
@@ -325,11 +271,13 @@ impl Sim {
             on: AtomicBool::new(false),
             fail_commit_after: Mutex::new(None),
         });
-        let store = Arc::new(FlakyStore {
-            inner: MemoryStore::new(),
-            faults: faults.clone(),
-            delete_on_lookup: Mutex::new(None),
-        });
+        let store = Arc::new(Intercepted::new(
+            MemoryStore::new(),
+            Flaky {
+                faults: faults.clone(),
+                delete_on_lookup: Mutex::new(None),
+            },
+        ));
         let world = World::new(store.clone());
         let dispatcher = Arc::new(SimDispatcher {
             faults: faults.clone(),
@@ -832,7 +780,7 @@ fn err_1_output_upload_or_rename_racing_a_delete_is_not_found() {
         attempt: None,
     };
     e.callback(&t, done.id, cb).unwrap();
-    *store.delete_on_lookup.lock().unwrap() =
+    *store.hook.delete_on_lookup.lock().unwrap() =
         Some((done.folders.outputs_id, sim.world.tenant, done.id));
     let answer = e.add_output(&t.clone().assumed(), done.id, "late.md");
     assert_eq!(
@@ -843,7 +791,7 @@ fn err_1_output_upload_or_rename_racing_a_delete_is_not_found() {
     let draft = e
         .create_run(&t, sim.world.def.id, CreateRun::default())
         .unwrap();
-    *store.delete_on_lookup.lock().unwrap() =
+    *store.hook.delete_on_lookup.lock().unwrap() =
         Some((draft.folders.inputs_id, sim.world.tenant, draft.id));
     let upload = NewUpload {
         name: "in.txt".into(),
@@ -858,7 +806,8 @@ fn err_1_output_upload_or_rename_racing_a_delete_is_not_found() {
     let draft = e
         .create_run(&t, sim.world.def.id, CreateRun::default())
         .unwrap();
-    *store.delete_on_lookup.lock().unwrap() = Some((draft.id.into(), sim.world.tenant, draft.id));
+    *store.hook.delete_on_lookup.lock().unwrap() =
+        Some((draft.id.into(), sim.world.tenant, draft.id));
     let rename = UpdateRun {
         name: Some("renamed".into()),
         ..UpdateRun::default()

@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
-use workflow_conformance::linearizability::{check_store, Config, Yielding};
+use workflow_conformance::linearizability::{check_store, yielding, Config};
 use workflow_conformance::model::{
     check_sequence, ActorKind, DefKind, NameChoice, Op, ScopeItem, UNKNOWN_RUN,
 };
@@ -32,7 +32,7 @@ fn conc_1_sqlite_store_histories_are_linearizable() {
     let dir = tempfile::tempdir().unwrap();
     let mut n = 0;
     let config = Config::from_env("LIN_HISTORIES_SQLITE");
-    match check_store(|| Yielding(fresh_store(&dir, &mut n)), &config) {
+    match check_store(|| yielding(fresh_store(&dir, &mut n)), &config) {
         Ok(report) => {
             eprintln!("linearizability (sqlite store): {report:?}");
             assert_eq!(report.histories, config.histories);

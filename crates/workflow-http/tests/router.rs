@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
+use workflow_conformance::intercept::{Call, Intercepted, Interceptor};
 use workflow_core::*;
 use workflow_http::runner::complete_attempt;
 use workflow_http::server::{load_fixture, parse_fixture, DEMO_FIXTURE};
@@ -30,92 +31,24 @@ const CORRUPT: u8 = 2;
 const PANIC: u8 = 3;
 
 /// The memory store, with a switch that makes `load_run` fail or panic.
-struct Faulty {
-    inner: MemoryStore,
+type Faulty = Intercepted<MemoryStore, FaultSwitch>;
+
+/// The switch of [`Faulty`] (one of `OK`, `UNAVAILABLE`, `CORRUPT`, `PANIC`).
+struct FaultSwitch {
     mode: AtomicU8,
 }
 
-impl Faulty {
-    fn fault(&self) -> StoreResult<()> {
+impl Interceptor<MemoryStore> for FaultSwitch {
+    fn before(&self, _: &MemoryStore, call: Call<'_>) -> StoreResult<()> {
+        if !matches!(call, Call::LoadRun(..)) {
+            return Ok(());
+        }
         match self.mode.load(Ordering::SeqCst) {
             UNAVAILABLE => Err(StoreError::unavailable("database is locked")),
             CORRUPT => Err(StoreError::corrupt("bad row")),
             PANIC => panic!("store panicked (test)"),
             _ => Ok(()),
         }
-    }
-}
-
-impl Store for Faulty {
-    fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
-        self.inner.tenant(id)
-    }
-    fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>> {
-        self.inner.user(tenant, id)
-    }
-    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>> {
-        self.inner.user_by_api_key(key)
-    }
-    fn path_part(&self, tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>> {
-        self.inner.path_part(tenant, id)
-    }
-    fn children(&self, tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>> {
-        self.inner.children(tenant, parent)
-    }
-    fn descendants(&self, tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>> {
-        self.inner.descendants(tenant, root)
-    }
-    fn definition(&self, tenant: TenantId, id: DefinitionId) -> StoreResult<Option<Definition>> {
-        self.inner.definition(tenant, id)
-    }
-    fn definitions(&self, tenant: TenantId) -> StoreResult<Vec<Definition>> {
-        self.inner.definitions(tenant)
-    }
-    fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
-        self.inner.apply_catalog(writes)
-    }
-    fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>> {
-        self.fault()?;
-        self.inner.load_run(tenant, id)
-    }
-    fn run_id_by_name(
-        &self,
-        tenant: TenantId,
-        definition: DefinitionId,
-        name: &str,
-    ) -> StoreResult<Option<RunId>> {
-        self.inner.run_id_by_name(tenant, definition, name)
-    }
-    fn run_by_idempotency_key(
-        &self,
-        tenant: TenantId,
-        definition: DefinitionId,
-        user: UserId,
-        key: &str,
-    ) -> StoreResult<Option<Run>> {
-        self.inner
-            .run_by_idempotency_key(tenant, definition, user, key)
-    }
-    fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>> {
-        self.inner.list_runs(query)
-    }
-    fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> {
-        self.inner.expired_runs(now, limit)
-    }
-    fn commit(&self, commit: Commit) -> StoreResult<CommitOutcome> {
-        self.inner.commit(commit)
-    }
-    fn history(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>> {
-        self.inner.history(tenant, run)
-    }
-    fn outbox_pending(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
-        self.inner.outbox_pending(limit)
-    }
-    fn outbox_record_attempt(&self, seq: u64, delivered: bool) -> StoreResult<()> {
-        self.inner.outbox_record_attempt(seq, delivered)
-    }
-    fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> {
-        self.inner.outbox_for_run(tenant, run)
     }
 }
 
@@ -144,10 +77,12 @@ struct World {
 }
 
 fn world_with(config: HttpConfig) -> World {
-    let store = Arc::new(Faulty {
-        inner: MemoryStore::new(),
-        mode: AtomicU8::new(OK),
-    });
+    let store = Arc::new(Intercepted::new(
+        MemoryStore::new(),
+        FaultSwitch {
+            mode: AtomicU8::new(OK),
+        },
+    ));
     let dispatches = Arc::new(Recorder::default());
     let engine = Arc::new(Engine::new(store.clone()).with_dispatcher(dispatches.clone()));
     let fixture = parse_fixture(DEMO_FIXTURE).unwrap();
@@ -1126,10 +1061,10 @@ async fn error_service_unavailable() {
     let w = world();
     let run = w.create(&w.def("triage"), OWNER, json!({})).await;
     let id = run["id"].as_str().unwrap();
-    w.store.mode.store(UNAVAILABLE, Ordering::SeqCst);
+    w.store.hook.mode.store(UNAVAILABLE, Ordering::SeqCst);
     let a = w.get(&format!("/v1/workflow-runs/{id}"), OWNER).await;
     assert_error(&a, StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
-    w.store.mode.store(OK, Ordering::SeqCst);
+    w.store.hook.mode.store(OK, Ordering::SeqCst);
     assert_eq!(
         w.get(&format!("/v1/workflow-runs/{id}"), OWNER)
             .await
@@ -1145,14 +1080,14 @@ async fn error_internal() {
     let w = world();
     let run = w.create(&w.def("triage"), OWNER, json!({})).await;
     let id = run["id"].as_str().unwrap();
-    w.store.mode.store(CORRUPT, Ordering::SeqCst);
+    w.store.hook.mode.store(CORRUPT, Ordering::SeqCst);
     let a = w.get(&format!("/v1/workflow-runs/{id}"), OWNER).await;
     assert_error(&a, StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
     assert!(!a.body["detail"].as_str().unwrap().contains("bad row"));
-    w.store.mode.store(PANIC, Ordering::SeqCst);
+    w.store.hook.mode.store(PANIC, Ordering::SeqCst);
     let a = w.get(&format!("/v1/workflow-runs/{id}"), OWNER).await;
     assert_error(&a, StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
-    w.store.mode.store(OK, Ordering::SeqCst);
+    w.store.hook.mode.store(OK, Ordering::SeqCst);
     assert_eq!(
         w.get(&format!("/v1/workflow-runs/{id}"), OWNER)
             .await

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use workflow_conformance::intercept::{Call, Intercepted, Interceptor};
 use workflow_core::*;
 use workflow_http::runner::{channel, spawn_local_runner};
 use workflow_http::server::{load_fixture, parse_fixture, serve, Maintenance, DEMO_FIXTURE};
@@ -121,54 +122,24 @@ async fn maintenance_reaps_expired_runs() {
     );
 }
 
-/// A store whose `load_run` waits at a gate: lets a test hold a request in flight.
-struct Gated {
-    inner: MemoryStore,
+/// The gate of a store whose `load_run` waits: lets a test hold a request in flight.
+struct Gate {
     entered: Mutex<Option<mpsc::Sender<()>>>,
     release: Mutex<Option<mpsc::Receiver<()>>>,
 }
 
-impl Gated {
-    fn gate(&self) {
+impl Interceptor<MemoryStore> for Gate {
+    fn before(&self, _: &MemoryStore, call: Call<'_>) -> StoreResult<()> {
+        if !matches!(call, Call::LoadRun(..)) {
+            return Ok(());
+        }
         let tx = self.entered.lock().unwrap().take();
         if let Some(tx) = tx {
             tx.send(()).unwrap();
             let rx = self.release.lock().unwrap().take().unwrap();
             rx.recv().unwrap();
         }
-    }
-}
-
-macro_rules! delegate {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
-        $(fn $name(&self, $($arg: $ty),*) -> $ret { self.inner.$name($($arg),*) })*
-    };
-}
-
-impl Store for Gated {
-    delegate! {
-        tenant(id: TenantId) -> StoreResult<Option<Tenant>>;
-        user(tenant: TenantId, id: UserId) -> StoreResult<Option<User>>;
-        user_by_api_key(key: &str) -> StoreResult<Option<User>>;
-        path_part(tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>>;
-        children(tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>>;
-        descendants(tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>>;
-        definition(tenant: TenantId, id: DefinitionId) -> StoreResult<Option<Definition>>;
-        definitions(tenant: TenantId) -> StoreResult<Vec<Definition>>;
-        apply_catalog(writes: &[CatalogWrite]) -> StoreResult<()>;
-        run_id_by_name(tenant: TenantId, definition: DefinitionId, name: &str) -> StoreResult<Option<RunId>>;
-        run_by_idempotency_key(tenant: TenantId, definition: DefinitionId, user: UserId, key: &str) -> StoreResult<Option<Run>>;
-        list_runs(query: &RunQuery) -> StoreResult<Page<Run>>;
-        expired_runs(now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>>;
-        commit(commit: Commit) -> StoreResult<CommitOutcome>;
-        history(tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>>;
-        outbox_pending(limit: u32) -> StoreResult<Vec<OutboxEntry>>;
-        outbox_record_attempt(seq: u64, delivered: bool) -> StoreResult<()>;
-        outbox_for_run(tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>>;
-    }
-    fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>> {
-        self.gate();
-        self.inner.load_run(tenant, id)
+        Ok(())
     }
 }
 
@@ -178,17 +149,19 @@ impl Store for Gated {
 async fn graceful_shutdown_finishes_in_flight_requests() {
     let (entered_tx, entered_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel();
-    let engine = Arc::new(Engine::new(Gated {
-        inner: MemoryStore::new(),
-        entered: Mutex::new(None),
-        release: Mutex::new(Some(release_rx)),
-    }));
+    let engine = Arc::new(Engine::new(Intercepted::new(
+        MemoryStore::new(),
+        Gate {
+            entered: Mutex::new(None),
+            release: Mutex::new(Some(release_rx)),
+        },
+    )));
     let f = fixture();
     load_fixture(&engine, &f).unwrap();
     let run = engine
         .create_run(&owner(&engine), def_id(&f, "triage"), CreateRun::default())
         .unwrap();
-    *engine.store().entered.lock().unwrap() = Some(entered_tx);
+    *engine.store().hook.entered.lock().unwrap() = Some(entered_tx);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
