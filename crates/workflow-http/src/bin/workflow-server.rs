@@ -144,6 +144,8 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("no local address: {e}"))?;
     let base_url = format!("http://{addr}");
+    // Handlers first: a signal sent right after the "listening" line must shut down cleanly.
+    let shutdown = shutdown_signal();
     if args.demo {
         if let Some(demo) = fixtures.first() {
             println!("{}", demo_banner(demo, &base_url));
@@ -157,7 +159,7 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
         body_limit: args.body_limit,
         ..HttpConfig::default()
     };
-    let served = serve(engine.clone(), listener, config, shutdown_signal()).await;
+    let served = serve(engine.clone(), listener, config, shutdown).await;
     tracing::info!("no more requests; stopping background tasks");
     maintenance.stop().await;
     if let Some(r) = runner {
