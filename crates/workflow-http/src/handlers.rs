@@ -154,8 +154,10 @@ fn parse_list_query(
     raw: Option<&str>,
     definition_id: Option<DefinitionId>,
 ) -> ApiResult<ListQuery> {
+    // ksapi documents STARTED_AT as the default sort (never-started runs last).
     let mut q = ListRuns {
         definition_id,
+        order: RunOrder::StartedAt,
         ..ListRuns::default()
     };
     let mut states = Vec::new();
@@ -279,7 +281,7 @@ async fn list_common<S: Store + 'static>(
         ("mine" = Option<bool>, Query, description = "Only runs the caller triggered"),
         ("definition_id" = Option<Uuid>, Query, description = "Only runs of this definition"),
         ("owner_id" = Option<Uuid>, Query, description = "The caller's own id only"),
-        ("sort_by" = Option<SortByValue>, Query, description = "CREATED_AT (default), STARTED_AT or COMPLETED_AT; newest first"),
+        ("sort_by" = Option<SortByValue>, Query, description = "STARTED_AT (default, as ksapi documents; never-started runs last), CREATED_AT or COMPLETED_AT; newest first"),
         ("sort_dir" = Option<SortDirValue>, Query, description = "DESC only"),
     ),
     responses((status = 200, body = PaginatedRuns), (status = 422, body = crate::error::ErrorBody)),
@@ -299,7 +301,7 @@ pub(crate) async fn list_runs<S: Store + 'static>(
         ("definition_id" = Uuid, Path, description = "Definition id"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1..=100, default 20"),
         ("offset" = Option<u64>, Query, maximum = 9_223_372_036_854_775_807_u64, description = "Rows to skip"),
-        ("sort_by" = Option<SortByValue>, Query, description = "CREATED_AT (default), STARTED_AT or COMPLETED_AT; newest first"),
+        ("sort_by" = Option<SortByValue>, Query, description = "STARTED_AT (default, as ksapi documents; never-started runs last), CREATED_AT or COMPLETED_AT; newest first"),
         ("sort_dir" = Option<SortDirValue>, Query, description = "DESC only"),
     ),
     responses((status = 200, body = PaginatedRuns), (status = 404, body = crate::error::ErrorBody)),

@@ -630,6 +630,45 @@ async fn delete_204_then_404() {
     assert_error(&a, StatusCode::NOT_FOUND, "not_found");
 }
 
+/// LIST-1: without `sort_by` the lists sort by STARTED_AT, newest first, never-started runs
+/// last, as ksapi documents its default; `sort_by=CREATED_AT` sorts by creation.
+#[tokio::test]
+async fn list_default_order_is_started_at() {
+    let w = world();
+    let older = w
+        .create(&w.def("summarise"), OWNER, json!({"name": "older"}))
+        .await;
+    let newer = w
+        .create(&w.def("summarise"), OWNER, json!({"name": "newer"}))
+        .await;
+    let older_id = older["id"].as_str().unwrap();
+    let a = w
+        .post(
+            &format!("/v1/workflow-runs/{older_id}/start"),
+            OWNER,
+            json!({}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    let names = |a: &Answer| -> Vec<String> {
+        a.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let by_default = w.get("/v1/workflow-runs", OWNER).await;
+    assert_eq!(
+        names(&by_default),
+        ["older", "newer"],
+        "{}",
+        by_default.body
+    );
+    let by_created = w.get("/v1/workflow-runs?sort_by=CREATED_AT", OWNER).await;
+    assert_eq!(names(&by_created)[0], newer["name"].as_str().unwrap());
+}
+
 /// LIST-1, HTTP-1: both lists answer `{items, total, limit, offset}` with the query ksapi sends.
 #[tokio::test]
 async fn list_runs_pages() {
