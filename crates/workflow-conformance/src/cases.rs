@@ -504,6 +504,7 @@ pub fn list_only_visible_runs<S: Store>(store: S) {
                 is_template: false,
                 common_file_ids: vec![],
                 selected_skill_ids: vec![],
+                create_empty_instruction: false,
             },
         )
         .unwrap();

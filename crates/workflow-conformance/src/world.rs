@@ -299,6 +299,7 @@ impl<S: Store> World<S> {
                         is_template: false,
                         common_file_ids: vec![doc.id],
                         selected_skill_ids: vec![id(900)],
+                        create_empty_instruction: false,
                     },
                 )
                 .unwrap()

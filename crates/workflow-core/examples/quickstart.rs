@@ -117,6 +117,7 @@ fn lifecycle<S: Store>(store: S) -> Result<()> {
             is_template: false,
             common_file_ids: vec![],
             selected_skill_ids: vec![],
+            create_empty_instruction: false,
         },
     )?;
 

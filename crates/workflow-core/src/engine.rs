@@ -112,6 +112,10 @@ pub struct NewDefinition {
     pub common_file_ids: Vec<PathPartId>,
     /// Force-loaded skills.
     pub selected_skill_ids: Vec<Uuid>,
+    /// When `instruction_id` is `None`: create an empty `instruction.md` DOCUMENT under the
+    /// definition (id `uuid v5(definition id, "instruction.md")`) and use it, in the same atomic
+    /// catalog write as the definition (as the Knowledge Stack API does).
+    pub create_empty_instruction: bool,
 }
 
 /// A callback's answer.
@@ -1085,6 +1089,16 @@ impl<S: Store> Engine<S> {
             Some(&def_part),
             created_at,
         );
+        let instruction = (d.instruction_id.is_none() && d.create_empty_instruction).then(|| {
+            PathPart::new(
+                PathPartId(Uuid::new_v5(&id.0, b"instruction.md")),
+                tenant,
+                PathPartKind::Document,
+                "instruction.md",
+                Some(&def_part),
+                created_at,
+            )
+        });
         let def = Definition {
             id,
             tenant_id: tenant,
@@ -1092,7 +1106,7 @@ impl<S: Store> Engine<S> {
             path: def_part.path.clone(),
             runs_folder_id: runs_id,
             name: d.name,
-            instruction_id: d.instruction_id,
+            instruction_id: d.instruction_id.or(instruction.as_ref().map(|p| p.id)),
             max_run_duration_seconds: max,
             approval_required: d.approval_required,
             is_active: d.is_active,
@@ -1102,11 +1116,13 @@ impl<S: Store> Engine<S> {
             owner_id: existing.map_or(actor.user_id, |e| e.owner_id),
             created_at,
         };
-        self.store.apply_catalog(&[
+        let mut writes = vec![
             CatalogWrite::PutPart(Box::new(def_part)),
             CatalogWrite::PutPart(Box::new(runs)),
-            CatalogWrite::Definition(Box::new(def.clone())),
-        ])?;
+        ];
+        writes.extend(instruction.map(|p| CatalogWrite::PutPart(Box::new(p))));
+        writes.push(CatalogWrite::Definition(Box::new(def.clone())));
+        self.store.apply_catalog(&writes)?;
         Ok(def)
     }
 

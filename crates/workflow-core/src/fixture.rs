@@ -213,6 +213,7 @@ impl<S: Store> Engine<S> {
                     is_template: d.is_template,
                     common_file_ids: d.common_file_ids.clone(),
                     selected_skill_ids: d.selected_skill_ids.clone(),
+                    create_empty_instruction: false,
                 },
             )?;
         }

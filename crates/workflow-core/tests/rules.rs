@@ -136,6 +136,7 @@ fn definition(w: &World<MemoryStore>, name: &str, active: bool, template: bool) 
                 is_template: template,
                 common_file_ids: vec![],
                 selected_skill_ids: vec![],
+                create_empty_instruction: false,
             },
         )
         .unwrap()

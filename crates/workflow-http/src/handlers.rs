@@ -692,6 +692,7 @@ pub(crate) async fn create_definition<S: Store + 'static>(
                 .map(PathPartId)
                 .collect(),
             selected_skill_ids: body.selected_skill_ids.unwrap_or_default(),
+            create_empty_instruction: false,
         };
         let mut def = engine.create_definition(actor, new.clone())?;
         if def.instruction_id.is_none() {
