@@ -1,10 +1,11 @@
 //! The fixture file of SPEC section 8 (FIX-1): tenants, users, knowledge base and definitions,
 //! loaded before serving. Loading the same file twice changes nothing.
 
-use crate::engine::{Engine, NewDefinition};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ids::{DefinitionId, PathPartId, TenantId, UserId};
 use crate::model::{Actor, Capability, Grant, Ingestion, PathPartKind, Role, Tenant, User};
+use crate::rules::NewDefinition;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -71,9 +71,7 @@ pub mod snapshot;
 mod store;
 
 pub use chrono;
-pub use engine::{
-    is_terminal_event, CallbackResult, Engine, EngineConfig, ListRuns, NewDefinition, RelayReport,
-};
+pub use engine::{is_terminal_event, CallbackResult, Engine, EngineConfig, ListRuns, RelayReport};
 pub use error::{Error, ErrorCode, Result, StoreError, StoreErrorKind};
 pub use fixture::{
     Fixture, FixtureDefinition, FixtureGrant, FixturePart, FixtureTenant, FixtureUser,
@@ -81,7 +79,9 @@ pub use fixture::{
 };
 pub use ids::{DefinitionId, PathPartId, RunId, TenantId, UserId};
 pub use model::*;
-pub use rules::{Approve, Callback, CloneRun, CreateRun, NewUpload, StartRun, UpdateRun};
+pub use rules::{
+    Approve, Callback, CloneRun, CreateRun, NewDefinition, NewUpload, StartRun, UpdateRun,
+};
 pub use store::{
     CatalogWrite, Clock, Commit, CommitOutcome, ConflictKind, DispatchError, Dispatcher, IdGen,
     ManualClock, NoopDispatcher, RandomIds, RunQuery, RunWrite, SeqIds, Store, StoreResult,

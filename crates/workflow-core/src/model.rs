@@ -138,12 +138,42 @@ wire_enum!(
     }
 );
 
+impl PathPartKind {
+    /// Kinds a run may reference in its input scope (UPDATE-5): DOCUMENT, DOCUMENT_VERSION,
+    /// FOLDER, DATA_SOURCE, API_CONNECTION.
+    pub fn is_referencable(self) -> bool {
+        matches!(
+            self,
+            PathPartKind::Document
+                | PathPartKind::DocumentVersion
+                | PathPartKind::Folder
+                | PathPartKind::DataSource
+                | PathPartKind::ApiConnection
+        )
+    }
+}
+
 impl ExecutionState {
     /// COMPLETED or FAILED.
     pub fn is_terminal(self) -> bool {
         matches!(self, ExecutionState::Completed | ExecutionState::Failed)
     }
 }
+
+wire_enum!(
+    /// Why a run is FAILED: a typed value, so that no module matches on error text. The text
+    /// itself ([`Run::error`]) is for people.
+    FailureKind {
+        /// The runner reported FAILED (CB-1).
+        Reported = "REPORTED",
+        /// Stopped by a user (STOP-1).
+        Stopped = "STOPPED",
+        /// Reaped past its deadline (REAP-1).
+        TimedOut = "TIMED_OUT",
+        /// An upload failed to ingest while auto-start was armed (SYNC-3).
+        UploadFailed = "UPLOAD_FAILED",
+    }
+);
 
 wire_enum!(
     /// Approval state of a run or an output document.
@@ -510,8 +540,11 @@ pub struct Run {
     pub deadline_at: Option<Timestamp>,
     /// Set when terminal.
     pub completed_at: Option<Timestamp>,
-    /// Why it failed.
+    /// Why it failed, for people.
     pub error: Option<String>,
+    /// Why it failed, typed: set with `error` when the run becomes FAILED, cleared by Retry.
+    #[serde(default)]
+    pub failure: Option<FailureKind>,
     /// The run's chat thread, set by Start.
     pub run_thread_id: Option<Uuid>,
     /// The run folder and its subfolders.

@@ -33,24 +33,12 @@ pub struct StartFacts {
     pub common: Vec<Resolved>,
 }
 
-/// Kinds a run may reference (UPDATE-5).
-pub fn is_referencable(kind: PathPartKind) -> bool {
-    matches!(
-        kind,
-        PathPartKind::Document
-            | PathPartKind::DocumentVersion
-            | PathPartKind::Folder
-            | PathPartKind::DataSource
-            | PathPartKind::ApiConnection
-    )
-}
-
 /// Pin one resolved part: a DOCUMENT to its active version, anything else as it is.
 fn pin(r: &Resolved, origin: InputOrigin) -> Option<InputSnapshot> {
     let part = r.part.as_ref()?;
     let pinned = match part.kind {
         PathPartKind::Document => r.active_version.as_ref()?,
-        k if is_referencable(k) => part,
+        k if k.is_referencable() => part,
         _ => return None,
     };
     Some(InputSnapshot {

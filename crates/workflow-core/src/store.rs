@@ -35,6 +35,16 @@ pub enum CatalogWrite {
     PutPart(Box<PathPart>),
     /// Remove a path part (not its descendants: list each one).
     RemovePart(TenantId, PathPartId),
+    /// Make `version` the only active DOCUMENT_VERSION of `document`: every other version of
+    /// it becomes inactive, in the same atomic unit (requirement 10).
+    ActivateVersion {
+        /// The tenant.
+        tenant: TenantId,
+        /// The DOCUMENT.
+        document: PathPartId,
+        /// Its version to activate (written earlier in the same batch, or already stored).
+        version: PathPartId,
+    },
 }
 
 /// One atomic unit: the run row, its history record, its outbox messages and the catalog
@@ -136,12 +146,18 @@ pub struct RunQuery {
 ///    commit returns it (read-your-writes across threads and, for shared stores, processes).
 /// 5. **History.** Records of a run are returned in `seq` order; `seq` starts at 1 and has no gaps.
 /// 6. **Outbox.** Entries get increasing `seq`; `outbox_pending` returns undelivered entries in
-///    `seq` order; `outbox_mark_delivered` is idempotent.
+///    `seq` order; `outbox_record_attempt(seq, true)` is idempotent, and a delivered entry is
+///    never offered again.
 /// 7. **Tenant isolation.** Every read is scoped by tenant: another tenant's id is `None`.
 /// 8. **Errors.** An `Err` means nothing was written. `Unavailable` is for transient contention
 ///    (safe to retry); `Corrupt` for data that cannot be read; `Backend` for the rest.
 /// 9. **Durability.** Each adapter documents what survives a crash; a returned `Committed`
 ///    must survive at least a process crash.
+/// 10. **One active version.** [`CatalogWrite::ActivateVersion`] deactivates every other
+///     version of the document within the same atomic unit, and two racing batches that each
+///     activate a version of one document are serialized (a global write lock does it; a store
+///     without one must lock the document's row first), so a document never ends with two
+///     active versions.
 pub trait Store: Send + Sync {
     // ---- catalog reads
     /// A tenant.

@@ -182,6 +182,8 @@ fn run_sequence(steps: &[(Op, ActorKind)]) -> Result<(), String> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
+        // PROPTEST_CASES, read by us so that 0 or garbage fails instead of passing vacuously.
+        cases: u32::try_from(workflow_conformance::env_count("PROPTEST_CASES", 256)).unwrap(),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

@@ -1,42 +1,95 @@
 //! Real-thread racers on the memory store (CONC-1, CONC-2, CONC-3, REAP-2): 8 threads race on
 //! one run per trial, `RACE_TRIALS` trials per race (default 1000). In every trial exactly one
 //! transition commits and every loser gets the answer its idempotency rule promises.
+//!
+//! The races are forced, not left to luck: the store is wrapped ([`Intercepted`]) so that each
+//! racer's first commit waits at a barrier until all 8 racers have reached theirs. Every racer
+//! has therefore loaded and decided on the same version before any of them commits; one commit
+//! wins and the 7 others take the engine's conflict path (reload, decide again).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
+use workflow_conformance::intercept::{Intercepted, Interceptor};
 use workflow_conformance::world::{Setup, World};
 use workflow_core::*;
 use workflow_store_memory::MemoryStore;
 
 const THREADS: usize = 8;
 
-fn trials() -> usize {
-    std::env::var("RACE_TRIALS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000)
+thread_local! {
+    /// Set on a racer thread until its first commit has waited at the barrier.
+    static FIRST_COMMIT_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `f(thread_index)` on 8 threads released together; returns their answers in order.
-fn race<T: Send + 'static>(f: impl Fn(usize) -> T + Send + Sync + 'static) -> Vec<T> {
+/// Holds every racer's first commit until all [`THREADS`] racers are about to commit.
+struct CommitBarrier {
+    barrier: Barrier,
+    /// Racers that waited (reset by each race).
+    waited: AtomicUsize,
+}
+
+impl Interceptor<MemoryStore> for CommitBarrier {
+    fn commit(&self, _: &MemoryStore, _: &Commit) -> Option<StoreResult<CommitOutcome>> {
+        if FIRST_COMMIT_PENDING.with(|f| f.replace(false)) {
+            self.waited.fetch_add(1, Ordering::SeqCst);
+            self.barrier.wait();
+        }
+        None
+    }
+}
+
+type RaceStore = Intercepted<MemoryStore, CommitBarrier>;
+
+fn world() -> Arc<World<RaceStore>> {
+    let store = Intercepted::new(
+        MemoryStore::new(),
+        CommitBarrier {
+            barrier: Barrier::new(THREADS),
+            waited: AtomicUsize::new(0),
+        },
+    );
+    Arc::new(World::new(store))
+}
+
+fn trials() -> usize {
+    usize::try_from(workflow_conformance::env_count("RACE_TRIALS", 1000)).unwrap()
+}
+
+/// Runs `f(thread_index)` on 8 threads released together, each holding its first commit until
+/// all 8 reach theirs; returns their answers in order. Every racer must have reached a commit
+/// (so all 8 decided on the same state before any wrote).
+fn race<T: Send + 'static>(
+    w: &World<RaceStore>,
+    f: impl Fn(usize) -> T + Send + Sync + 'static,
+) -> Vec<T> {
     let f = Arc::new(f);
-    let barrier = Arc::new(Barrier::new(THREADS));
+    let start = Arc::new(Barrier::new(THREADS));
+    w.engine.store().hook.waited.store(0, Ordering::SeqCst);
     let handles: Vec<_> = (0..THREADS)
         .map(|i| {
-            let (f, barrier) = (f.clone(), barrier.clone());
+            let (f, start) = (f.clone(), start.clone());
             std::thread::spawn(move || {
-                barrier.wait();
+                FIRST_COMMIT_PENDING.with(|p| p.set(true));
+                start.wait();
                 f(i)
             })
         })
         .collect();
-    handles
+    let answers = handles
         .into_iter()
         .map(|h| h.join().expect("racer panicked"))
-        .collect()
+        .collect();
+    assert_eq!(
+        w.engine.store().hook.waited.load(Ordering::SeqCst),
+        THREADS,
+        "every racer reached its commit together with the others"
+    );
+    answers
 }
 
-fn terminal_records(w: &World<MemoryStore>, run: RunId) -> usize {
+fn terminal_records(w: &World<RaceStore>, run: RunId) -> usize {
     w.history(run)
         .iter()
         .filter(|r| is_terminal_event(r.event))
@@ -46,11 +99,11 @@ fn terminal_records(w: &World<MemoryStore>, run: RunId) -> usize {
 /// CONC-3, START-2: of 8 concurrent Starts exactly one dispatches; all return IN_PROGRESS.
 #[test]
 fn start_vs_start() {
-    let w = Arc::new(World::new(MemoryStore::new()));
+    let w = world();
     for _ in 0..trials() {
         let run = w.draft();
         let ww = w.clone();
-        let answers = race(move |_| {
+        let answers = race(&w, move |_| {
             ww.engine
                 .start_run(&ww.triggerer, run.id, StartRun::default())
         });
@@ -84,11 +137,11 @@ fn start_vs_start() {
 /// stops return the run unchanged, losing callbacks answer already_terminal.
 #[test]
 fn stop_vs_callback() {
-    let w = Arc::new(World::new(MemoryStore::new()));
+    let w = world();
     for _ in 0..trials() {
         let run = w.running();
         let ww = w.clone();
-        let answers = race(move |i| {
+        let answers = race(&w, move |i| {
             if i % 2 == 0 {
                 ww.engine.stop_run(&ww.triggerer, run.id).map(|r| (None, r))
             } else {
@@ -131,11 +184,11 @@ fn stop_vs_callback() {
 /// CONC-2, CB-3: 8 callbacks (mixed statuses): exactly one updated, seven already_terminal.
 #[test]
 fn callback_vs_callback() {
-    let w = Arc::new(World::new(MemoryStore::new()));
+    let w = world();
     for _ in 0..trials() {
         let run = w.running();
         let ww = w.clone();
-        let answers = race(move |i| {
+        let answers = race(&w, move |i| {
             let status = if i % 2 == 0 {
                 CallbackStatus::Completed
             } else {
@@ -167,12 +220,12 @@ fn callback_vs_callback() {
 /// CONC-2, REAP-2: 4 stops race 4 reapers past the deadline; exactly one terminal write.
 #[test]
 fn stop_vs_reap() {
-    let w = Arc::new(World::new(MemoryStore::new()));
+    let w = world();
     for _ in 0..trials() {
         let run = w.running();
         w.clock.advance(chrono::Duration::hours(2));
         let ww = w.clone();
-        let answers = race(move |i| {
+        let answers = race(&w, move |i| {
             if i % 2 == 0 {
                 ww.engine
                     .stop_run(&ww.triggerer, run.id)
@@ -208,11 +261,11 @@ fn stop_vs_reap() {
 /// IN_PROGRESS and get conflict.
 #[test]
 fn retry_vs_retry() {
-    let w = Arc::new(World::new(MemoryStore::new()));
+    let w = world();
     for _ in 0..trials() {
         let run = w.run_in(Setup::FailedAfterStart);
         let ww = w.clone();
-        let answers = race(move |_| {
+        let answers = race(&w, move |_| {
             ww.engine
                 .retry_run(&ww.triggerer, run.id)
                 .map(|r| r.attempt)

@@ -117,6 +117,22 @@ impl Inner {
             }
             CatalogWrite::PutPart(p) => self.put_part((**p).clone()),
             CatalogWrite::RemovePart(t, id) => self.remove_part(*t, *id),
+            CatalogWrite::ActivateVersion {
+                tenant,
+                document,
+                version,
+            } => {
+                let siblings = self.children.get(&(*tenant, *document)).cloned();
+                for id in siblings.into_iter().flatten() {
+                    if let Some(info) = self
+                        .parts
+                        .get_mut(&(*tenant, id))
+                        .and_then(|p| p.version.as_mut())
+                    {
+                        info.active = id == *version;
+                    }
+                }
+            }
         }
     }
 

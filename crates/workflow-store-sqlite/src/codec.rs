@@ -129,7 +129,7 @@ impl Cols<'_, '_> {
 // ------------------------------------------------------------------------------------- runs
 
 /// The columns of `runs`, in the order of [`run_params`] (and of `sql/insert_run.sql`).
-pub(crate) const RUN_COLUMNS: [&str; 25] = [
+pub(crate) const RUN_COLUMNS: [&str; 26] = [
     "id",
     "tenant_id",
     "definition_id",
@@ -155,9 +155,10 @@ pub(crate) const RUN_COLUMNS: [&str; 25] = [
     "approval",
     "created_at",
     "updated_at",
+    "failure",
 ];
 
-/// The 25 column values of a run, in [`RUN_COLUMNS`] order.
+/// The 26 column values of a run, in [`RUN_COLUMNS`] order.
 pub(crate) fn run_params(r: &Run) -> StoreResult<Vec<Value>> {
     let t = |s: String| Value::Text(s);
     let ot = |s: Option<String>| s.map_or(Value::Null, Value::Text);
@@ -190,6 +191,7 @@ pub(crate) fn run_params(r: &Run) -> StoreResult<Vec<Value>> {
         ot(r.approval.as_ref().map(to_json).transpose()?),
         Value::Integer(ts(r.created_at)?),
         Value::Integer(ts(r.updated_at)?),
+        ot(r.failure.map(|f| f.as_str().to_owned())),
     ])
 }
 
@@ -221,6 +223,7 @@ pub(crate) fn run_from_row(row: &Row<'_>) -> StoreResult<Run> {
         approval: c.opt_json("approval", 22)?,
         created_at: c.ts(23)?,
         updated_at: c.ts(24)?,
+        failure: c.opt_enum("failure kind", 25)?,
     })
 }
 

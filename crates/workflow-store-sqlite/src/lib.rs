@@ -59,17 +59,27 @@
 //! ## Concurrency
 //!
 //! One `SqliteStore` holds one writer connection behind a mutex (writers of one process queue on it
-//! rather than spinning on SQLite's busy handler) and a small pool of reader connections (WAL
-//! readers never block the writer nor each other). A read uses the writer connection when it is
-//! idle (its page cache stays warm across its own commits, where a separate reader must drop its
-//! cache after every commit: this halved the engine's lifecycle time) and a pooled reader when
-//! another thread is committing, so reads never wait for a commit. Across values and processes,
-//! SQLite's file lock serializes writers; a writer that cannot get the lock within
+//! rather than spinning on SQLite's busy handler) and a list of idle reader connections. A read
+//! runs on the writer connection whenever that is free (its page cache stays warm across its own
+//! commits, where a separate reader must drop its cache after every commit: this halved the
+//! engine's lifecycle time). Only when another thread holds the writer connection (committing, or
+//! reading on it) does a read take a reader connection: an idle one from the list, else a newly
+//! opened one. Readers in use are not capped; after a read at most 8 idle readers are kept and
+//! any more are closed, so the number of connections follows the number of concurrent readers
+//! (a host bounds it, as `workflow-http` does with its engine-call permits). WAL readers never
+//! block the writer nor each other, so reads never wait for a commit. Across values and
+//! processes, SQLite's file lock serializes writers; a writer that cannot get the lock within
 //! [`SqliteOptions::busy_timeout`] gets a retryable
 //! [`Unavailable`](workflow_core::StoreErrorKind::Unavailable) error (`service_unavailable`).
 //! Because each commit is version-checked under the write lock and every read starts a fresh WAL
 //! snapshot, operations on a run are linearizable (CONC-1) and a read after a commit sees it,
 //! across threads and processes.
+//!
+//! ## Test hooks
+//!
+//! The cargo feature `fault-injection` (off by default) adds `SqliteStore::faults`, a hook that
+//! makes the N-th storage call fail; this crate's own tests enable it. Without the feature the
+//! hook and its per-call check are not compiled in.
 //!
 //! ## Example
 //!
@@ -94,9 +104,11 @@
 
 mod codec;
 mod conn;
+#[cfg(feature = "fault-injection")]
 mod fault;
 mod list;
 
+#[cfg(feature = "fault-injection")]
 #[doc(hidden)]
 pub use fault::FaultPlan;
 
@@ -150,7 +162,8 @@ impl Default for SqliteOptions {
     }
 }
 
-/// Idle reader connections kept per store; more are opened on demand under load.
+/// Idle reader connections kept per store; more are opened on demand under load (and closed
+/// after use).
 const MAX_IDLE_READERS: usize = 8;
 
 /// The SQLite [`Store`]. `Send + Sync`: share one value between threads (behind an `Arc`), or
@@ -160,6 +173,7 @@ pub struct SqliteStore {
     options: SqliteOptions,
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
+    #[cfg(feature = "fault-injection")]
     faults: FaultPlan,
 }
 
@@ -220,6 +234,7 @@ impl SqliteStore {
                 relaxed: false,
             }),
             readers: Mutex::new(Vec::new()),
+            #[cfg(feature = "fault-injection")]
             faults: FaultPlan::default(),
         })
     }
@@ -234,19 +249,30 @@ impl SqliteStore {
         &self.options
     }
 
-    /// The fault-injection hook of this store (tests only).
+    /// The fault-injection hook of this store (tests only; feature `fault-injection`).
+    #[cfg(feature = "fault-injection")]
     #[doc(hidden)]
     pub fn faults(&self) -> &FaultPlan {
         &self.faults
     }
 
+    /// A storage call: counted by the fault plan, which may fail it (feature
+    /// `fault-injection`); without the feature, nothing.
+    #[inline(always)]
+    fn fault_point(&self) -> StoreResult<()> {
+        #[cfg(feature = "fault-injection")]
+        self.faults.check()?;
+        Ok(())
+    }
+
     /// A prepared statement, counted by the fault plan.
     fn prep<'c>(&self, c: &'c Connection, sql: &str) -> StoreResult<CachedStatement<'c>> {
-        self.faults.check()?;
+        self.fault_point()?;
         c.prepare_cached(sql).map_err(map_err)
     }
 
-    /// Run `f` on a pooled reader connection. A single statement is its own consistent
+    /// Run `f` on the writer connection when it is free, else on an idle or new reader
+    /// connection (see "Concurrency" in the crate doc). A single statement is its own consistent
     /// snapshot; `f` that runs several statements uses [`SqliteStore::read_tx`].
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         // An idle writer connection serves reads first: its page cache is current after its own
@@ -273,7 +299,7 @@ impl SqliteStore {
     /// `f`'s statements).
     fn read_tx<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         self.read(|conn| {
-            self.faults.check()?;
+            self.fault_point()?;
             let tx = conn.unchecked_transaction().map_err(map_err)?;
             let out = f(&tx)?;
             // Ending a read transaction cannot lose data; a failure here is still reported.
@@ -300,12 +326,12 @@ impl SqliteStore {
         conn: &mut Connection,
         f: impl FnOnce(&Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        self.faults.check()?;
+        self.fault_point()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(map_err)?;
         let out = f(&tx)?;
-        self.faults.check()?;
+        self.fault_point()?;
         tx.commit().map_err(map_err)?;
         Ok(out)
     }
@@ -406,6 +432,21 @@ impl SqliteStore {
                 let (tenant, id) = (uuid_text(t.0), uuid_text(id.0));
                 self.exec(c, sql!("delete_part"), params![tenant, id])?;
                 self.exec(c, sql!("delete_version"), params![tenant, id])?;
+            }
+            CatalogWrite::ActivateVersion {
+                tenant,
+                document,
+                version,
+            } => {
+                self.exec(
+                    c,
+                    sql!("activate_version"),
+                    params![
+                        uuid_text(tenant.0),
+                        uuid_text(document.0),
+                        uuid_text(version.0)
+                    ],
+                )?;
             }
         }
         Ok(())

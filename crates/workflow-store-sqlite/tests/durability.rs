@@ -157,7 +157,7 @@ fn migrations_are_tracked_by_user_version() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 1);
+    assert_eq!(v, 2);
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -203,4 +203,26 @@ fn public_api_shape() {
     let t = TempStore::new();
     assert!(format!("{:?}", t.store).contains("SqliteStore"));
     assert_eq!(t.store.options(), &o);
+}
+
+/// Migration 0002 (SCALE-4's versioned migrations): a version-1 file, whose FAILED runs have
+/// only their error text, gets the typed `failure` of each run from that text.
+#[test]
+fn migration_2_derives_the_failure_kind_of_existing_runs() {
+    let t = TempStore::new();
+    let (stopped, running) = {
+        let w = World::new(SqliteStore::open(t.path()).unwrap());
+        let stopped = w.running();
+        w.engine.stop_run(&w.owner, stopped.id).unwrap();
+        (stopped.id, w.running().id)
+    };
+    // Turn the file back into a version-1 database.
+    let c = rusqlite::Connection::open(t.path()).unwrap();
+    c.execute_batch("ALTER TABLE runs DROP COLUMN failure; PRAGMA user_version = 1;")
+        .unwrap();
+    drop(c);
+    let store = SqliteStore::open(t.path()).unwrap();
+    let load = |id| store.load_run(tenant(), id).unwrap().unwrap();
+    assert_eq!(load(stopped).failure, Some(FailureKind::Stopped));
+    assert_eq!(load(running).failure, None);
 }

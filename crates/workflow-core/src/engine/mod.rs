@@ -1,0 +1,144 @@
+//! The [`Engine`]: one method per operation. Each call loads, decides (pure, in
+//! [`crate::rules`]), and commits with the version it decided on; a conflict means someone else
+//! committed first, so it reloads and decides again, a bounded number of times.
+//!
+//! * `facts`: the catalog reads the rules need (resolved references, uploads, folders);
+//! * `commit`: the load → decide → commit loop and the commit itself;
+//! * `runs`: one method per run operation of SPEC section 3;
+//! * `maintenance`: the outbox relay and the reaper;
+//! * `catalog`: tenants, users, knowledge-base parts, versions, definitions.
+
+use crate::error::Result;
+use crate::model::{Actor, CallbackOutcome, Event, Grant, Run, Timestamp};
+use crate::store::{Clock, Dispatcher, IdGen, NoopDispatcher, RandomIds, Store, SystemClock};
+use std::sync::{Arc, Mutex};
+
+mod catalog;
+mod commit;
+mod facts;
+mod maintenance;
+mod runs;
+
+pub use maintenance::RelayReport;
+pub use runs::ListRuns;
+
+/// Tunables of an [`Engine`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Added to `max_run_duration_seconds` before the reaper fails a run (REAP-1).
+    pub grace: chrono::Duration,
+    /// How many times a call reloads and decides again after a version conflict.
+    pub max_conflict_retries: u32,
+    /// Relay the outbox right after each commit that queued messages (best effort; the
+    /// background relay catches up with whatever fails).
+    pub relay_after_commit: bool,
+    /// Messages handed to the dispatcher per relay pass.
+    pub relay_batch: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            grace: chrono::Duration::seconds(60),
+            max_conflict_retries: 64,
+            relay_after_commit: true,
+            relay_batch: 256,
+        }
+    }
+}
+
+/// A callback's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackResult {
+    /// CB-3, CB-4, CB-7.
+    pub outcome: CallbackOutcome,
+    /// The run as it now stands.
+    pub run: Run,
+}
+
+/// The lifecycle engine over a [`Store`].
+pub struct Engine<S> {
+    store: S,
+    dispatcher: Arc<dyn Dispatcher>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+    config: EngineConfig,
+    relay_lock: Mutex<()>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<S: Store> Engine<S> {
+    /// An engine with the wall clock, random ids and a dispatcher that does nothing.
+    pub fn new(store: S) -> Self {
+        Engine {
+            store,
+            dispatcher: Arc::new(NoopDispatcher),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+            config: EngineConfig::default(),
+            relay_lock: Mutex::new(()),
+        }
+    }
+
+    /// Use this dispatcher.
+    pub fn with_dispatcher(mut self, d: Arc<dyn Dispatcher>) -> Self {
+        self.dispatcher = d;
+        self
+    }
+
+    /// Use this clock.
+    pub fn with_clock(mut self, c: Arc<dyn Clock>) -> Self {
+        self.clock = c;
+        self
+    }
+
+    /// Use this id generator.
+    pub fn with_ids(mut self, ids: Arc<dyn IdGen>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// Use this configuration.
+    pub fn with_config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The clock's time now.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The path grants of `actor` (empty for OWNER/ADMIN, who need none).
+    pub fn grants_of(&self, actor: &Actor) -> Result<Vec<Grant>> {
+        if actor.role.is_admin() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .store
+            .user(actor.tenant_id, actor.user_id)?
+            .map(|u| u.grants)
+            .unwrap_or_default())
+    }
+}
+
+/// Events that end an attempt (a terminal write).
+pub fn is_terminal_event(e: Event) -> bool {
+    matches!(
+        e,
+        Event::Completed | Event::Failed | Event::Stopped | Event::TimedOut
+    )
+}
