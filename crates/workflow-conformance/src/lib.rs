@@ -28,6 +28,44 @@ pub mod linearizability;
 pub mod model;
 pub mod world;
 
+/// An iteration count (histories, seeds, trials, cases) from the environment variable `name`,
+/// or `default` when it is unset.
+///
+/// A count of 0 or a value that is not a non-negative integer is a mistake, not a request for
+/// an empty run: it **panics** with a message naming the variable, so a test can never pass
+/// vacuously because a typo or a 0 turned its loop off.
+///
+/// ```
+/// assert_eq!(workflow_conformance::env_count("SURELY_UNSET_COUNT_VARIABLE", 7), 7);
+/// ```
+pub fn env_count(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Err(std::env::VarError::NotPresent) => count_or_panic(name, None, default),
+        Err(std::env::VarError::NotUnicode(v)) => {
+            panic!("{name}={v:?} is not an iteration count (expected a positive integer)")
+        }
+        Ok(v) => count_or_panic(name, Some(&v), default),
+    }
+}
+
+fn count_or_panic(name: &str, value: Option<&str>, default: u64) -> u64 {
+    let Some(v) = value else {
+        assert!(
+            default > 0,
+            "{name}: the default iteration count must not be 0"
+        );
+        return default;
+    };
+    match v.trim().parse::<u64>() {
+        Ok(0) => panic!(
+            "{name}=0: an iteration count of 0 would make the test pass without checking \
+             anything; unset it for the default ({default}) or give a positive number"
+        ),
+        Ok(n) => n,
+        Err(e) => panic!("{name}={v:?} is not an iteration count (a positive integer): {e}"),
+    }
+}
+
 /// The names of every case, in the order [`conformance_tests!`] declares them.
 pub const CASES: &[&str] = &[
     "create_then_load_returns_the_committed_run",
@@ -103,4 +141,44 @@ macro_rules! conformance_tests {
             assert_eq!(declared, $crate::CASES);
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::env_count;
+
+    /// Each test uses its own variable, so they do not race one another.
+    fn with_var(name: &str, value: &str) -> std::thread::Result<u64> {
+        std::env::set_var(name, value);
+        let got = std::panic::catch_unwind(|| env_count(name, 5));
+        std::env::remove_var(name);
+        got
+    }
+
+    #[test]
+    fn env_count_unset_gives_the_default() {
+        std::env::remove_var("WORKFLOW_CONFORMANCE_TEST_COUNT_UNSET");
+        assert_eq!(env_count("WORKFLOW_CONFORMANCE_TEST_COUNT_UNSET", 5), 5);
+    }
+
+    #[test]
+    fn env_count_reads_a_positive_number() {
+        assert_eq!(
+            with_var("WORKFLOW_CONFORMANCE_TEST_COUNT_SET", "12").ok(),
+            Some(12)
+        );
+    }
+
+    #[test]
+    fn env_count_zero_panics() {
+        assert!(with_var("WORKFLOW_CONFORMANCE_TEST_COUNT_ZERO", "0").is_err());
+    }
+
+    #[test]
+    fn env_count_garbage_panics() {
+        for (i, bad) in ["ten", "", "-3", "1.5"].iter().enumerate() {
+            let name = format!("WORKFLOW_CONFORMANCE_TEST_COUNT_BAD_{i}");
+            assert!(with_var(&name, bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 }

@@ -67,12 +67,10 @@ impl Default for Config {
 
 impl Config {
     /// The default shape with `histories` taken from the environment variable `var` when set
-    /// (e.g. `LIN_HISTORIES`).
+    /// (e.g. `LIN_HISTORIES`); 0 or a non-number panics ([`crate::env_count`]).
     pub fn from_env(var: &str) -> Self {
-        let histories = std::env::var(var)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(Config::default().histories);
+        let default = Config::default().histories as u64;
+        let histories = usize::try_from(crate::env_count(var, default)).unwrap_or(usize::MAX);
         Config {
             histories,
             ..Config::default()

@@ -633,17 +633,23 @@ fn run_seed_catching(seed: u64) -> Result<(usize, Stats), String> {
         .unwrap_or_else(|p| Err(format!("panicked: {:?}", p.downcast_ref::<String>())))
 }
 
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
+/// The one seed `SIM_SEED` names, if set (a value that is not a number is an error).
+fn replay_seed() -> Option<u64> {
+    let v = std::env::var("SIM_SEED").ok()?;
+    Some(
+        v.trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("SIM_SEED={v:?} is not a seed: {e}")),
+    )
 }
 
 /// CONC-2, CONC-5, AUDIT-1, SNAP-7, ERR-2, CB-3, CB-4, REAP-2: `SIM_SEEDS` seeds (default
 /// 10000), or the one `SIM_SEED` names, each a random schedule of operations and faults.
 #[test]
 fn seeded_simulation_keeps_every_invariant() {
-    let seeds: Vec<u64> = match env_u64("SIM_SEED") {
+    let seeds: Vec<u64> = match replay_seed() {
         Some(s) => vec![s],
-        None => (0..env_u64("SIM_SEEDS").unwrap_or(10_000)).collect(),
+        None => (0..workflow_conformance::env_count("SIM_SEEDS", 10_000)).collect(),
     };
     // Two workers: the seeds are independent, and each one is deterministic on its own.
     let failures = Mutex::new(Vec::new());

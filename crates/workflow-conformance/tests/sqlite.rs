@@ -129,7 +129,7 @@ fn actor() -> impl Strategy<Value = ActorKind> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("SQLITE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64),
+        cases: u32::try_from(workflow_conformance::env_count("SQLITE_CASES", 64)).unwrap_or(u32::MAX),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

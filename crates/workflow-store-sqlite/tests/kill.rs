@@ -167,10 +167,7 @@ fn storm(engine: &Engine<SqliteStore>, seed: u64) {
 /// its history and outbox rows (CONC-5, AUDIT-1); the file passes `integrity_check`.
 #[test]
 fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
-    let iterations: u64 = std::env::var("WORKFLOW_KILL_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
+    let iterations: u64 = workflow_conformance::env_count("WORKFLOW_KILL_ITERATIONS", 200);
     let dir = tempfile::tempdir().unwrap();
     let path = world_file(dir.path(), "kill.sqlite");
     let mut rng = Rng::from_time();
