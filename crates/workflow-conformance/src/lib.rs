@@ -2,7 +2,7 @@
 //!
 //! The suite every [`workflow_core::Store`] adapter must pass, plus the test scaffolding shared
 //! by the other crates' tests ([`world::World`]: a populated tenant with the actors of the SPEC's
-//! transition vectors, and [`world::RecordingDispatcher`]).
+//! transition vectors, and [`world::CapturingDispatcher`]).
 //!
 //! Each case is a `pub fn` taking a fresh store; [`conformance_tests!`] turns the whole list
 //! into one `#[test]` per case for an adapter's factory expression, so a failure shows by name

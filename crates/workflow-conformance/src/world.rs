@@ -6,9 +6,9 @@ use workflow_core::chrono::{DateTime, TimeZone, Utc};
 use workflow_core::uuid::Uuid;
 use workflow_core::*;
 
-/// A dispatcher that records what it is handed and can be told to fail.
+/// A dispatcher that captures what it is handed and can be told to fail.
 #[derive(Debug, Default)]
-pub struct RecordingDispatcher {
+pub struct CapturingDispatcher {
     /// Dispatches received, in order (duplicates included).
     pub dispatches: Mutex<Vec<Dispatch>>,
     /// Cancels received, in order.
@@ -17,7 +17,7 @@ pub struct RecordingDispatcher {
     pub failing: std::sync::atomic::AtomicBool,
 }
 
-impl RecordingDispatcher {
+impl CapturingDispatcher {
     /// Keys of the dispatches received.
     pub fn dispatch_keys(&self) -> Vec<DispatchKey> {
         self.dispatches
@@ -52,7 +52,7 @@ impl RecordingDispatcher {
     }
 }
 
-impl Dispatcher for RecordingDispatcher {
+impl Dispatcher for CapturingDispatcher {
     fn dispatch(&self, m: &Dispatch) -> Result<(), DispatchError> {
         self.check()?;
         self.dispatches
@@ -127,7 +127,7 @@ pub struct World<S: Store> {
     /// Its clock.
     pub clock: Arc<ManualClock>,
     /// Its dispatcher.
-    pub dispatcher: Arc<RecordingDispatcher>,
+    pub dispatcher: Arc<CapturingDispatcher>,
     /// The tenant.
     pub tenant: TenantId,
     /// OWNER.
@@ -192,7 +192,7 @@ impl<S: Store> World<S> {
     #[allow(clippy::unwrap_used)]
     pub fn new(store: S) -> Self {
         let clock = Arc::new(ManualClock::new(epoch()));
-        let dispatcher = Arc::new(RecordingDispatcher::default());
+        let dispatcher = Arc::new(CapturingDispatcher::default());
         let engine = Engine::new(store)
             .with_clock(clock.clone())
             .with_dispatcher(dispatcher.clone())
