@@ -34,12 +34,12 @@
 //! assert_eq!(report.histories, 5);
 //! ```
 
-use crate::model::{ActorKind, Driver, Expected, Model, Op};
+use crate::model::{ActorKind, Driver, Expected, FailReason, Model, Op, StoreState};
 use crate::world::Setup;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Barrier;
-use workflow_core::{CallbackStatus, Store, StoreResult};
+use workflow_core::{CallbackStatus, ExecutionState, OutboxMessage, Store, StoreResult};
 
 /// How many histories of what shape to record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,13 +95,46 @@ pub struct Call {
     pub answer: Expected,
 }
 
-/// A recorded concurrent history and the model state it started from.
+/// A recorded concurrent history, the model state it started from, and what the store held
+/// before the first call and after the last one.
 #[derive(Clone, Debug)]
 pub struct History {
     /// The model of the run before any call.
     pub initial: Model,
     /// Every call, in no particular order.
     pub calls: Vec<Call>,
+    /// The store's row, history and outbox of the run before any call.
+    pub store_before: StoreState,
+    /// The same after every call returned.
+    pub store_after: StoreState,
+}
+
+impl History {
+    /// Whether some call's invocation–response interval overlaps another call's.
+    pub fn overlaps(&self) -> bool {
+        self.overlapping_calls() > 0
+    }
+
+    /// How many calls overlap in time with at least one other call.
+    pub fn overlapping_calls(&self) -> usize {
+        let c = &self.calls;
+        (0..c.len())
+            .filter(|&i| {
+                (0..c.len())
+                    .any(|j| i != j && c[i].invoked < c[j].returned && c[j].invoked < c[i].returned)
+            })
+            .count()
+    }
+}
+
+impl Report {
+    /// The share (0.0..=1.0) of histories in which calls really overlapped.
+    pub fn overlap_share(&self) -> f64 {
+        if self.histories == 0 {
+            return 0.0;
+        }
+        self.overlapping_histories as f64 / self.histories as f64
+    }
 }
 
 /// Totals of a successful check.
@@ -113,15 +146,20 @@ pub struct Report {
     pub calls: usize,
     /// Calls that overlapped in time with at least one other call.
     pub overlapping_calls: usize,
+    /// Histories in which at least one call overlapped another.
+    pub overlapping_histories: usize,
     /// Calls that committed a transition (per the linearization).
     pub committing_calls: usize,
 }
 
-/// A history no serial order explains.
+/// A history no serial order explains, or whose final store state is not the one the serial
+/// order that explains its answers leads to.
 #[derive(Clone, Debug)]
 pub struct Violation {
     /// Index of the history.
     pub index: usize,
+    /// What is wrong.
+    pub reason: String,
     /// The history itself.
     pub history: History,
 }
@@ -130,8 +168,8 @@ impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "history {} is not linearizable (CONC-1); it started from {:?}; calls by invocation:",
-            self.index, self.history.initial.runs
+            "history {}: {} (CONC-1); it started from {:?}; calls by invocation:",
+            self.index, self.reason, self.history.initial.runs
         )?;
         let mut calls = self.history.calls.clone();
         calls.sort_by_key(|c| c.invoked);
@@ -198,6 +236,10 @@ fn random_call(rng: &mut Rng) -> (Op, ActorKind) {
 }
 
 /// Records one history on a fresh store.
+///
+/// A worker thread that panics (in the engine, the store or the driver) keeps passing the
+/// barrier of each remaining round without calling, so the others are not left waiting, and its
+/// panic is raised again here once every worker has finished: a panic fails the history.
 pub fn record<S: Store>(store: S, config: &Config, rng_seed: u64) -> History {
     let mut rng = Rng(rng_seed);
     let (setup, state) = [
@@ -228,41 +270,187 @@ pub fn record<S: Store>(store: S, config: &Config, rng_seed: u64) -> History {
                 .collect()
         })
         .collect();
+    let store_before = driver.state();
     let clock = AtomicU64::new(0);
     let barrier = Barrier::new(config.threads);
-    let calls = std::thread::scope(|s| {
+    let joined: Vec<std::thread::Result<Vec<Call>>> = std::thread::scope(|s| {
         let handles: Vec<_> = plans
             .iter()
             .enumerate()
             .map(|(thread, plan)| {
                 let (driver, clock, barrier) = (&driver, &clock, &barrier);
                 s.spawn(move || {
-                    plan.iter()
-                        .map(|(op, actor)| {
-                            // Every round of calls is released together, so they overlap.
-                            barrier.wait();
-                            let invoked = clock.fetch_add(1, Ordering::SeqCst);
-                            let answer = driver.observe(op, *actor);
-                            let returned = clock.fetch_add(1, Ordering::SeqCst);
-                            Call {
+                    let mut calls = Vec::with_capacity(plan.len());
+                    let mut panicked = None;
+                    for (op, actor) in plan {
+                        // Every round of calls is released together, so they overlap.
+                        barrier.wait();
+                        if panicked.is_some() {
+                            continue;
+                        }
+                        let invoked = clock.fetch_add(1, Ordering::SeqCst);
+                        let observed =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                driver.observe(op, *actor)
+                            }));
+                        let returned = clock.fetch_add(1, Ordering::SeqCst);
+                        match observed {
+                            Ok(answer) => calls.push(Call {
                                 thread,
                                 op: op.clone(),
                                 actor: *actor,
                                 invoked,
                                 returned,
                                 answer,
-                            }
-                        })
-                        .collect::<Vec<_>>()
+                            }),
+                            Err(payload) => panicked = Some(payload),
+                        }
+                    }
+                    if let Some(payload) = panicked {
+                        std::panic::resume_unwind(payload);
+                    }
+                    calls
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        handles.into_iter().map(|h| h.join()).collect()
     });
-    History { initial, calls }
+    let mut calls = Vec::new();
+    for result in joined {
+        match result {
+            Ok(c) => calls.extend(c),
+            Err(payload) => std::panic::resume_unwind(payload),
+        }
+    }
+    let store_after = driver.state();
+    History {
+        initial,
+        calls,
+        store_before,
+        store_after,
+    }
+}
+
+/// One outbox message as the serial order predicts it: a dispatch or a cancel of an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Message {
+    Dispatch(u32),
+    Cancel(u32),
+}
+
+fn message(m: &OutboxMessage) -> Message {
+    match m {
+        OutboxMessage::Dispatch(d) => Message::Dispatch(d.key.attempt),
+        OutboxMessage::Cancel(c) => Message::Cancel(c.key.attempt),
+    }
+}
+
+/// Replays `order` on the model from `history.initial` and checks that the store ended where
+/// that serial order leads: the run's row (its view, or no row once deleted), one history record
+/// per committed call appended in that order (seq, from, to, attempt), and the outbox messages
+/// those calls queue (a dispatch per new attempt, a cancel per stop or time-out), in order.
+pub fn check_final_state(history: &History, order: &[usize]) -> Result<(), String> {
+    use ExecutionState as S;
+    let mut model = history.initial.clone();
+    let (before, after) = (&history.store_before, &history.store_after);
+    let (Some(history_before), Some(history_after)) =
+        (before.histories.first(), after.histories.first())
+    else {
+        return Err("the store knows no run".into());
+    };
+    let (Some(outbox_before), Some(outbox_after)) =
+        (before.outboxes.first(), after.outboxes.first())
+    else {
+        return Err("the store knows no run".into());
+    };
+    let mut records = Vec::new();
+    let mut messages = Vec::new();
+    for &i in order {
+        let c = &history.calls[i];
+        let Some(prev) = model.runs.first().cloned() else {
+            return Err("the model knows no run".into());
+        };
+        model.apply(&c.op, c.actor);
+        let now = &model.runs[0];
+        match now.transitions - prev.transitions {
+            0 => {}
+            1 => records.push((
+                Some(prev.execution_state),
+                (!now.deleted).then_some(now.execution_state),
+                now.attempt,
+            )),
+            n => return Err(format!("{:?} committed {n} transitions", c.op)),
+        }
+        if now.attempt > prev.attempt {
+            messages.push(Message::Dispatch(now.attempt));
+        }
+        if prev.execution_state == S::InProgress
+            && now.execution_state == S::Failed
+            && matches!(now.error, Some(FailReason::Stopped | FailReason::TimedOut))
+        {
+            messages.push(Message::Cancel(prev.attempt));
+        }
+    }
+    let run = &model.runs[0];
+    // The row.
+    match (&after.runs[0], run.deleted) {
+        (None, true) => {}
+        (Some(row), false) => {
+            let got = crate::model::view_of(row);
+            if got != run.view() {
+                return Err(format!(
+                    "final row {got:?}, but the serial order leads to {:?}",
+                    run.view()
+                ));
+            }
+        }
+        (row, deleted) => {
+            return Err(format!(
+                "final row {row:?}, but the serial order leaves the run deleted = {deleted}"
+            ))
+        }
+    }
+    // The history: what was there, then one record per committing call of the order.
+    let n = history_before.len();
+    if history_after.get(..n) != Some(&history_before[..]) {
+        return Err("the run's earlier history records changed".into());
+    }
+    let appended: Vec<_> = history_after[n..]
+        .iter()
+        .map(|r| (r.from, r.to, r.attempt))
+        .collect();
+    if appended != records {
+        return Err(format!(
+            "history appended (from, to, attempt) {appended:?}, the serial order commits \
+             {records:?}"
+        ));
+    }
+    if history_after.last().map(|r| r.seq) != Some(run.transitions) {
+        return Err(format!(
+            "history ends at seq {:?}, the model counts {} transitions",
+            history_after.last().map(|r| r.seq),
+            run.transitions
+        ));
+    }
+    // The outbox: the earlier messages stay, then the order's, in commit order.
+    let earlier: Vec<(u64, Message)> = outbox_before
+        .iter()
+        .map(|e| (e.seq, message(&e.message)))
+        .collect();
+    let now: Vec<(u64, Message)> = outbox_after
+        .iter()
+        .map(|e| (e.seq, message(&e.message)))
+        .collect();
+    if now.get(..earlier.len()) != Some(&earlier[..]) {
+        return Err("the run's earlier outbox messages changed".into());
+    }
+    let queued: Vec<Message> = now[earlier.len()..].iter().map(|(_, m)| *m).collect();
+    if queued != messages {
+        return Err(format!(
+            "outbox queued {queued:?}, the serial order queues {messages:?}"
+        ));
+    }
+    Ok(())
 }
 
 /// A serial order of the calls (indices into `history.calls`) that respects real time and in
@@ -332,20 +520,26 @@ pub fn check_store<S: Store, F: FnMut() -> S>(
     for index in 0..config.histories {
         let history = record(factory(), config, seeds.next());
         let Some(order) = linearize(&history) else {
-            return Err(Box::new(Violation { index, history }));
+            return Err(Box::new(Violation {
+                index,
+                reason: "no serial order explains the answers".into(),
+                history,
+            }));
         };
+        if let Err(reason) = check_final_state(&history, &order) {
+            return Err(Box::new(Violation {
+                index,
+                reason: format!(
+                    "the store's final state disagrees with the serial order: {reason}"
+                ),
+                history,
+            }));
+        }
         report.histories += 1;
         report.calls += history.calls.len();
-        report.overlapping_calls += history
-            .calls
-            .iter()
-            .filter(|a| {
-                history
-                    .calls
-                    .iter()
-                    .any(|b| a != &b && a.invoked < b.returned && b.invoked < a.returned)
-            })
-            .count();
+        let overlapping = history.overlapping_calls();
+        report.overlapping_calls += overlapping;
+        report.overlapping_histories += usize::from(overlapping > 0);
         let mut model = history.initial.clone();
         for i in order {
             let before = model.total_transitions();
@@ -425,6 +619,8 @@ mod tests {
         };
         let ok = History {
             initial: initial.clone(),
+            store_before: StoreState::default(),
+            store_after: StoreState::default(),
             calls: vec![
                 call(0, Op::Start { run: 0 }, 0, 3, started.clone()),
                 call(1, Op::Start { run: 0 }, 1, 2, started.clone()),
@@ -461,6 +657,8 @@ mod tests {
         };
         let overlapping = History {
             initial,
+            store_before: StoreState::default(),
+            store_after: StoreState::default(),
             calls: vec![
                 call(0, Op::Start { run: 0 }, 0, 2, started),
                 call(1, Op::Get { run: 0 }, 1, 3, draft),
@@ -472,5 +670,77 @@ mod tests {
         sequential.calls[1].returned = 3;
         sequential.calls[0].returned = 1;
         assert!(linearize(&sequential).is_none());
+    }
+
+    /// A store whose reaper query panics: the panic happens on a worker thread.
+    struct PanicOnReap;
+
+    impl<S> crate::intercept::Interceptor<S> for PanicOnReap {
+        fn before(&self, _: &S, call: crate::intercept::Call<'_>) -> StoreResult<()> {
+            if matches!(call, crate::intercept::Call::ExpiredRuns) {
+                panic!("injected panic in a worker");
+            }
+            Ok(())
+        }
+    }
+
+    /// A worker thread that panics fails the check (the panic is not swallowed as an empty
+    /// list of calls), and the other workers are not left waiting at the barrier.
+    #[test]
+    fn a_panicking_worker_fails_the_check() {
+        let config = Config {
+            histories: 3,
+            ..Config::default()
+        };
+        let outcome = std::panic::catch_unwind(|| {
+            check_store(
+                || {
+                    crate::intercept::Intercepted::new(
+                        workflow_store_memory::MemoryStore::new(),
+                        PanicOnReap,
+                    )
+                },
+                &config,
+            )
+        });
+        assert!(outcome.is_err(), "the worker's panic was swallowed");
+    }
+
+    /// The final store state is checked against the serial order: a history whose store lost
+    /// its last history record, or gained an outbox message, or whose row moved on, is refused.
+    #[test]
+    fn final_state_must_follow_the_serial_order() {
+        let config = Config::default();
+        let mut seeds = Rng(config.seed);
+        let mut checked = 0;
+        for _ in 0..20 {
+            let h = record(
+                workflow_store_memory::MemoryStore::new(),
+                &config,
+                seeds.next(),
+            );
+            let order = linearize(&h).unwrap();
+            check_final_state(&h, &order).unwrap();
+            if h.store_after.histories[0].len() == h.store_before.histories[0].len() {
+                continue;
+            }
+            let mut lost = h.clone();
+            lost.store_after.histories[0].pop();
+            assert!(check_final_state(&lost, &order).is_err());
+            let mut extra = h.clone();
+            let mut m = extra.store_after.outboxes[0][0].clone();
+            m.seq += 1000;
+            extra.store_after.outboxes[0].push(m);
+            assert!(check_final_state(&extra, &order).is_err());
+            if let Some(row) = &mut h.clone().store_after.runs[0] {
+                let mut moved = h.clone();
+                let mut row = row.clone();
+                row.version += 1;
+                moved.store_after.runs[0] = Some(row);
+                assert!(check_final_state(&moved, &order).is_err());
+            }
+            checked += 1;
+        }
+        assert!(checked > 0, "no history committed anything");
     }
 }
