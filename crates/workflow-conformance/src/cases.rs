@@ -559,6 +559,85 @@ pub fn list_mine<S: Store>(store: S) {
     assert_eq!(list(&w, &w.triggerer, ListRuns::default()).total, 2);
 }
 
+/// VIS-1 ("or its triggerer"): a USER who holds no grant covering the definition can still
+/// read a run it triggered (it lost its grant after creating the run), but not another run of
+/// the same definition; and a USER without a grant who did not trigger the run cannot read it.
+pub fn vis_1_triggerer_without_grant_reads_its_own_run<S: Store>(store: S) {
+    let w = World::new(store);
+    let own = w.run_of_former_grantee();
+    let other = w.draft();
+    assert_eq!(
+        w.engine
+            .capability_on(&w.former_grantee, &w.def.path)
+            .unwrap(),
+        None,
+        "the former grantee holds no grant covering the definition"
+    );
+    let got = w.engine.get_run(&w.former_grantee, own.id).unwrap();
+    assert_eq!((got.id, got.version), (own.id, own.version));
+    let err = w.engine.get_run(&w.former_grantee, other.id).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotFound, "not its run, no grant");
+    let err = w.engine.get_run(&w.user_no_grant, own.id).unwrap_err();
+    assert_eq!(
+        err.code(),
+        ErrorCode::NotFound,
+        "no grant, not its triggerer"
+    );
+}
+
+/// LIST-1 and VIS-1 ("or its triggerer"): a USER without a grant covering the definition lists
+/// exactly the runs it triggered; another USER without a grant does not see them.
+pub fn list_1_triggerer_without_grant_lists_its_own_run<S: Store>(store: S) {
+    let w = World::new(store);
+    let own = w.run_of_former_grantee();
+    let _other = w.draft();
+    let ids = |p: Page<Run>| p.items.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let page = list(&w, &w.former_grantee, ListRuns::default());
+    assert_eq!(page.total, 1);
+    assert_eq!(ids(page), vec![own.id]);
+    let mine = ListRuns {
+        mine: true,
+        ..ListRuns::default()
+    };
+    assert_eq!(ids(list(&w, &w.former_grantee, mine)), vec![own.id]);
+    assert!(!ids(list(&w, &w.user_no_grant, ListRuns::default())).contains(&own.id));
+    assert_eq!(list(&w, &w.owner, ListRuns::default()).total, 2);
+}
+
+/// START-6: a NOT_STARTED run whose definition became a template cannot start (`conflict`), for
+/// its triggerer and for an OWNER alike, and the refused start writes nothing (ERR-2).
+pub fn start_6_template_definition_conflicts<S: Store>(store: S) {
+    let w = World::new(store);
+    let (template, run) = w.template_with_draft("templated");
+    assert!(template.is_template);
+    for actor in [&w.triggerer, &w.owner] {
+        let err = w
+            .engine
+            .start_run(actor, run.id, StartRun::default())
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Conflict, "{err}");
+    }
+    let after = w
+        .engine
+        .store()
+        .load_run(w.tenant, run.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(after, run, "a refused start changed the run");
+    assert_eq!(w.history(run.id).len(), 1);
+    assert!(w
+        .engine
+        .store()
+        .outbox_for_run(w.tenant, run.id)
+        .unwrap()
+        .is_empty());
+    // The same start on an ordinary definition goes through: the template made the difference.
+    let plain = w.draft();
+    w.engine
+        .start_run(&w.triggerer, plain.id, StartRun::default())
+        .unwrap();
+}
+
 /// Catalog reads: parts, children in path order, descendants, definitions, users by key.
 pub fn catalog_lookups<S: Store>(store: S) {
     let w = World::new(store);

@@ -142,6 +142,10 @@ pub struct World<S: Store> {
     pub user_read_write: Actor,
     /// A USER with a grant on `/private` only.
     pub user_no_grant: Actor,
+    /// A USER with no grant at all who may still have triggered runs: it held a read grant on
+    /// `/shared/eng` while it created them and lost it since ([`World::run_of_former_grantee`]).
+    /// It sees such a run only as its triggerer (VIS-1, LIST-1).
+    pub former_grantee: Actor,
     /// OWNER of another tenant.
     pub other_owner: Actor,
     /// The other tenant.
@@ -239,6 +243,7 @@ impl<S: Store> World<S> {
                 vec![grant("/private", Capability::ReadWrite)],
             ),
             user(other_tenant, 20, Role::Owner, vec![]),
+            user(tenant, 16, Role::User, vec![]),
         ];
         for u in &users {
             engine.put_user(u.clone()).unwrap();
@@ -317,6 +322,7 @@ impl<S: Store> World<S> {
             user_read_write: a(4),
             user_no_grant: a(5),
             other_owner: a(6),
+            former_grantee: a(7),
             other_tenant,
             shared,
             eng,
@@ -343,6 +349,7 @@ impl<S: Store> World<S> {
             "user_read_write" => self.user_read_write.clone(),
             "user_no_grant" => self.user_no_grant.clone(),
             "other_tenant_owner" => self.other_owner.clone(),
+            "former_grantee" => self.former_grantee.clone(),
             _ => return None,
         })
     }
@@ -353,6 +360,63 @@ impl<S: Store> World<S> {
         self.engine
             .create_run(&self.triggerer, self.def.id, CreateRun::default())
             .unwrap()
+    }
+
+    /// A fresh NOT_STARTED run of `def` triggered by [`World::former_grantee`]: the user is
+    /// given a read grant on `/shared/eng`, creates the run, and loses the grant again, so it
+    /// holds no grant covering the definition afterwards (VIS-1, LIST-1: "or its triggerer").
+    #[allow(clippy::unwrap_used)]
+    pub fn run_of_former_grantee(&self) -> Run {
+        let who = |grants| user(self.tenant, 16, Role::User, grants);
+        self.engine
+            .put_user(who(vec![grant("/shared/eng", Capability::Read)]))
+            .unwrap();
+        let run = self
+            .engine
+            .create_run(&self.former_grantee, self.def.id, CreateRun::default())
+            .unwrap();
+        self.engine.put_user(who(vec![])).unwrap();
+        run
+    }
+
+    /// A template definition `/shared/eng/<name>` and a NOT_STARTED run of it by the triggerer:
+    /// the definition is created active and not a template, the run is created, and only then
+    /// does the definition become a template (START-6: starting that run is `conflict`). Each
+    /// call needs its own `name`.
+    #[allow(clippy::unwrap_used)]
+    pub fn template_with_draft(&self, name: &str) -> (Definition, Run) {
+        let def = self
+            .engine
+            .create_definition(
+                &self.owner,
+                NewDefinition {
+                    id: None,
+                    parent_id: self.eng.id,
+                    name: name.into(),
+                    instruction_id: Some(self.instruction.id),
+                    max_run_duration_seconds: Some(600),
+                    approval_required: false,
+                    is_active: true,
+                    is_template: false,
+                    common_file_ids: vec![],
+                    selected_skill_ids: vec![],
+                    create_empty_instruction: false,
+                },
+            )
+            .unwrap();
+        let run = self
+            .engine
+            .create_run(&self.triggerer, def.id, CreateRun::default())
+            .unwrap();
+        let template = Definition {
+            is_template: true,
+            ..def
+        };
+        self.engine
+            .store()
+            .apply_catalog(&[CatalogWrite::Definition(Box::new(template.clone()))])
+            .unwrap();
+        (template, run)
     }
 
     /// A fresh IN_PROGRESS run (attempt 1).
