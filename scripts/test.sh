@@ -15,10 +15,10 @@ echo "== cargo test --workspace"
 cargo test --workspace
 
 echo "== ksapi end-to-end (Python venv, ksapi==3.18.2, the real server on SQLite)"
-bash crates/workflow-http/tests/e2e/run.sh
+bash crates/workflow-server/tests/e2e/run.sh
 
 echo "== schemathesis against /openapi.json (all checks)"
-bash crates/workflow-http/tests/e2e/schemathesis.sh
+bash crates/workflow-server/tests/e2e/schemathesis.sh
 
 if [ "${SKIP_FUZZ:-0}" != "1" ]; then
   echo "== fuzz smoke (${FUZZ_SECONDS}s per target)"

@@ -13,7 +13,7 @@ use workflow_core::{Actor, CreateRun, Engine, ErrorCode, Fixture, StartRun, Stor
 use workflow_http::{router, HttpConfig};
 use workflow_store_memory::MemoryStore;
 
-const FIXTURE: &str = include_str!("../../crates/workflow-http/tests/e2e/fixture.json");
+const FIXTURE: &str = include_str!("../../crates/workflow-server/tests/e2e/fixture.json");
 const KEYS: [&str; 4] = ["sk-user-e2e-owner", "sk-user-e2e-barbara", "sk-user-e2e-globex", "nope"];
 
 #[derive(Arbitrary, Debug)]

@@ -1,8 +1,10 @@
 //! # workflow-http
 //!
 //! The HTTP API of the workflow-runs engine (SPEC sections 6 and 7), wire-compatible with the
-//! Knowledge Stack `ksapi` client 3.18.2, as an axum [`Router`] a host service can mount, and
-//! the standalone `workflow-server` binary (SPEC section 8) built on it.
+//! Knowledge Stack `ksapi` client 3.18.2, as an axum [`Router`] a host service can mount. It is a
+//! library over any [`workflow_core::Store`] and links no concrete store; the standalone
+//! `workflow-server` binary (SPEC section 8: SQLite, fixtures, the simulated runner) is the
+//! `workflow-server` crate, built on this one.
 //!
 //! ## Design
 //!
@@ -48,8 +50,6 @@ mod handlers;
 mod middleware;
 mod openapi;
 mod render;
-pub mod runner;
-pub mod server;
 pub mod wire;
 
 pub use error::{ApiError, ErrorBody};
@@ -70,7 +70,8 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// How many engine calls may run on the blocking pool at once; further requests wait
     /// their turn (asynchronously). Bounding this keeps a burst from spawning hundreds of
-    /// blocking threads that only contend for the store (SQLite keeps a small reader pool).
+    /// blocking threads that only contend for the store (the SQLite store opens one more reader
+    /// connection for each read that overlaps another).
     pub max_concurrent_engine_calls: usize,
 }
 
@@ -128,8 +129,8 @@ pub fn router<S: Store + 'static>(engine: Arc<Engine<S>>, config: HttpConfig) ->
     routes::<S>()
         .with_state(state)
         .route("/openapi.json", get(openapi_json))
-        .route("/healthz", get(handlers::healthz))
-        .fallback(handlers::fallback)
+        .route("/healthz", get(handlers::host::healthz))
+        .fallback(handlers::host::fallback)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
@@ -141,7 +142,7 @@ pub fn router<S: Store + 'static>(engine: Arc<Engine<S>>, config: HttpConfig) ->
 }
 
 fn routes<S: Store + 'static>() -> Router<AppState<S>> {
-    use handlers::*;
+    use handlers::{definitions::*, host::*, runs::*};
     Router::new()
         .route("/v1/workflow-runs", get(list_runs::<S>))
         .route(

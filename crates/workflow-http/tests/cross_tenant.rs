@@ -11,11 +11,11 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
 use workflow_core::Engine;
-use workflow_http::server::{load_fixture, parse_fixture};
 use workflow_http::{router, HttpConfig};
 use workflow_store_memory::MemoryStore;
 
-const FIXTURE: &str = include_str!("e2e/fixture.json");
+/// The two-tenant fixture of the server's end-to-end tests (one file for both).
+const FIXTURE: &str = include_str!("../../workflow-server/tests/e2e/fixture.json");
 /// Tenant A (`acme`): the owner.
 const A_OWNER: &str = "sk-user-e2e-owner";
 /// Tenant B (`globex`): its owner, who can do anything in tenant B.
@@ -71,7 +71,9 @@ async fn snapshot(app: &Router, run: &str) -> Value {
 #[tokio::test]
 async fn vis_1_every_operation_across_tenants_is_not_found_and_changes_nothing() {
     let engine = Arc::new(Engine::new(MemoryStore::new()));
-    load_fixture(&engine, &parse_fixture(FIXTURE).unwrap()).unwrap();
+    engine
+        .load_fixture(&serde_json::from_str(FIXTURE).unwrap())
+        .unwrap();
     let app = router(engine, HttpConfig::default());
 
     // Tenant A: a draft with an upload, a started run, a completed run, a failed run.

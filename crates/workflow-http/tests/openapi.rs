@@ -1,5 +1,5 @@
 //! The OpenAPI document says exactly what the server answers and accepts (what schemathesis
-//! checks in tests/e2e/schemathesis.sh): every operation documents its error statuses with the
+//! checks in crates/workflow-server/tests/e2e/schemathesis.sh): every operation documents its error statuses with the
 //! SPEC section 6 body, request schemas carry the server's limits, and the server refuses with
 //! 4xx what the schema excludes.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -12,11 +12,11 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
 use workflow_core::Engine;
-use workflow_http::server::{load_fixture, parse_fixture};
 use workflow_http::{openapi, router, HttpConfig};
 use workflow_store_memory::MemoryStore;
 
-const FIXTURE: &str = include_str!("e2e/fixture.json");
+/// The two-tenant fixture of the server's end-to-end tests (one file for both).
+const FIXTURE: &str = include_str!("../../workflow-server/tests/e2e/fixture.json");
 const OWNER: &str = "sk-user-e2e-owner";
 const TRIAGE: &str = "7b308138-3892-5cd5-92c9-51a93b79796a";
 
@@ -26,7 +26,9 @@ fn doc() -> Value {
 
 fn app() -> Router {
     let engine = Arc::new(Engine::new(MemoryStore::new()));
-    load_fixture(&engine, &parse_fixture(FIXTURE).unwrap()).unwrap();
+    engine
+        .load_fixture(&serde_json::from_str(FIXTURE).unwrap())
+        .unwrap();
     router(engine, HttpConfig::default())
 }
 

@@ -13,10 +13,11 @@ use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 use workflow_conformance::intercept::{Call, Intercepted, Interceptor};
 use workflow_core::*;
-use workflow_http::runner::complete_attempt;
-use workflow_http::server::{load_fixture, parse_fixture, DEMO_FIXTURE};
 use workflow_http::{router, HttpConfig};
 use workflow_store_memory::MemoryStore;
+
+/// The `workflow-server` demo tenant (one file: the server's `--demo` fixture).
+const DEMO_FIXTURE: &str = include_str!("../../workflow-server/src/demo_fixture.json");
 
 const OWNER: &str = "sk-user-demo-owner";
 const ADMIN: &str = "sk-user-demo-admin";
@@ -70,7 +71,6 @@ impl Dispatcher for Recorder {
 
 struct World {
     app: Router,
-    engine: Arc<Engine<Arc<Faulty>>>,
     store: Arc<Faulty>,
     dispatches: Arc<Recorder>,
     fixture: Fixture,
@@ -85,11 +85,10 @@ fn world_with(config: HttpConfig) -> World {
     ));
     let dispatches = Arc::new(Recorder::default());
     let engine = Arc::new(Engine::new(store.clone()).with_dispatcher(dispatches.clone()));
-    let fixture = parse_fixture(DEMO_FIXTURE).unwrap();
-    load_fixture(&engine, &fixture).unwrap();
+    let fixture: Fixture = serde_json::from_str(DEMO_FIXTURE).unwrap();
+    engine.load_fixture(&fixture).unwrap();
     World {
-        app: router(engine.clone(), config),
-        engine,
+        app: router(engine, config),
         store,
         dispatches,
         fixture,
@@ -199,6 +198,33 @@ impl World {
 
     fn last_dispatch(&self) -> Dispatch {
         self.dispatches.0.lock().unwrap().last().unwrap().clone()
+    }
+
+    /// Play the runner of the last dispatch over HTTP, as its triggerer (`key`), assumed: write
+    /// one output document, then report COMPLETED with the attempt number. Returns the
+    /// callback's `status`.
+    async fn complete(&self, id: &str, key: &str) -> Value {
+        let attempt = self.last_dispatch().key.attempt;
+        let assumed = |path: &str, body: Value| {
+            Request::post(format!("/v1/workflow-runs/{id}/{path}"))
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .header("x-ks-assumed", "true")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        let a = self
+            .raw(assumed("outputs", json!({"name": "result.md"})))
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        let a = self
+            .raw(assumed(
+                "callback",
+                json!({"status": "COMPLETED", "attempt": attempt}),
+            ))
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        a.body["status"].clone()
     }
 }
 
@@ -584,13 +610,7 @@ async fn clone_201_location() {
 async fn approval_200() {
     let w = world();
     let id = w.started(&w.def("summarise"), OWNER).await;
-    let d = w.last_dispatch();
-    let engine = w.engine.clone();
-    let outcome = tokio::task::spawn_blocking(move || complete_attempt(&engine, &d))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(outcome, "updated");
+    assert_eq!(w.complete(&id, OWNER).await, "updated");
     let url = format!("/v1/workflow-runs/{id}/approval");
     let req = Request::post(&url)
         .header(header::AUTHORIZATION, format!("Bearer {OWNER}"))
@@ -988,12 +1008,7 @@ async fn error_conflict() {
         )
         .await;
     assert_error(&a, StatusCode::CONFLICT, "conflict");
-    let d = w.last_dispatch();
-    let engine = w.engine.clone();
-    tokio::task::spawn_blocking(move || complete_attempt(&engine, &d))
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(w.complete(&id, OWNER).await, "updated");
     let a = w
         .call(
             Method::POST,
@@ -1214,76 +1229,6 @@ async fn err_1_malformed_inputs_never_500() {
             }
         }
     }
-}
-
-/// FIX-1: loading the same fixture twice changes nothing.
-#[tokio::test]
-async fn fix_1_fixture_twice() {
-    let w = world();
-    let before = w
-        .get(
-            &format!("/v1/workflow-definitions/{}", w.def("summarise")),
-            OWNER,
-        )
-        .await;
-    load_fixture(&w.engine, &w.fixture).unwrap();
-    let after = w
-        .get(
-            &format!("/v1/workflow-definitions/{}", w.def("summarise")),
-            OWNER,
-        )
-        .await;
-    assert_eq!(before.body, after.body);
-    let tenant = w.fixture.tenants[0].id;
-    assert_eq!(w.store.definitions(tenant).unwrap().len(), 2);
-    assert!(parse_fixture("{\"tenants\": 5}").is_err());
-}
-
-/// CB-3, CB-4 through the local runner's completion: a stopped attempt's late result changes
-/// nothing (and writes no output); after a retry, attempt 1's result is stale.
-#[tokio::test]
-async fn local_runner_late_results_ignored() {
-    let w = world();
-    let id = w.started(&w.def("triage"), OWNER).await;
-    let first = w.last_dispatch();
-    w.post(&format!("/v1/workflow-runs/{id}/stop"), OWNER, json!({}))
-        .await;
-    let engine = w.engine.clone();
-    let d = first.clone();
-    let outcome = tokio::task::spawn_blocking(move || complete_attempt(&engine, &d))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(outcome, "already_terminal");
-    w.call(
-        Method::POST,
-        &format!("/v1/workflow-runs/{id}/retry"),
-        Some(OWNER),
-        None,
-    )
-    .await;
-    let engine = w.engine.clone();
-    let outcome = tokio::task::spawn_blocking(move || complete_attempt(&engine, &first))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(outcome, "stale_attempt");
-    let a = w.get(&format!("/v1/workflow-runs/{id}"), OWNER).await;
-    assert_eq!(a.body["execution_state"], "IN_PROGRESS");
-    assert_eq!(a.body["outputs"]["assets"], json!([]));
-    let second = w.last_dispatch();
-    let engine = w.engine.clone();
-    let outcome = tokio::task::spawn_blocking(move || complete_attempt(&engine, &second))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(outcome, "updated");
-    let a = w.get(&format!("/v1/workflow-runs/{id}"), OWNER).await;
-    assert_eq!(a.body["execution_state"], "COMPLETED");
-    assert_eq!(
-        a.body["outputs"]["assets"][0]["name"],
-        "result-attempt-2.md"
-    );
 }
 
 /// CONC-3 through the router: of N concurrent starts of one run, all answer 202 IN_PROGRESS

@@ -1,16 +1,18 @@
-//! Every SPEC rule ID of sections 6, 7 and 8 (ERR-*, HTTP-*, FIX-*) is exercised by a test of
-//! this crate: it appears in the name or the doc comment of a `#[test]`/`#[tokio::test]`
-//! function here.
+//! Every SPEC rule ID of sections 6 and 7 (ERR-*, HTTP-*) is exercised by a test of this crate:
+//! it appears in the name or the doc comment of a `#[test]`/`#[tokio::test]` function under
+//! `tests/` (subdirectories included: `tests/router/` is one test binary in several files).
+//! Section 8 (the standalone server, FIX-*) is checked the same way by `workflow-server`.
 //!
-//! The list below is the SPEC's (sections 6–8). When the SPEC file is at hand (`SPEC_MD`, or
-//! `/work/shared/SPEC.md`), the test also re-reads the IDs from it, so a rule added there
-//! without a test fails here.
-#![allow(clippy::unwrap_used, missing_docs)]
+//! The list below is the SPEC's; the test also re-reads the IDs from SPEC.md, so a rule added
+//! there without a test fails here. SPEC.md must be found, or the test fails (a check that skips
+//! is no check): `SPEC_MD` when set, else `../shared/SPEC.md` next to the workspace root (CI's
+//! fresh clone has a copy of `shared/` beside it), else `/work/shared/SPEC.md`.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-const IDS: &[&str] = &["ERR-1", "ERR-2", "HTTP-1", "HTTP-2", "HTTP-3", "FIX-1"];
+const IDS: &[&str] = &["ERR-1", "ERR-2", "HTTP-1", "HTTP-2", "HTTP-3"];
 
 /// IDs of the form `ABC-1` in `text`.
 fn ids_in(text: &str) -> BTreeSet<String> {
@@ -65,41 +67,96 @@ fn tests_in(src: &str) -> Vec<String> {
     out
 }
 
-#[test]
-fn every_spec_id_of_sections_6_to_8_is_exercised() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    let mut covered = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("spec_ids.rs") {
-            let src = std::fs::read_to_string(&path).unwrap();
-            for t in tests_in(&src) {
-                covered.extend(ids_in(&t));
-            }
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
         }
     }
+}
+
+/// SPEC.md's text: `SPEC_MD`, else `../shared/SPEC.md` beside the workspace, else
+/// `/work/shared/SPEC.md`. Panics when none can be read.
+fn spec_text() -> (PathBuf, String) {
+    let candidates: Vec<PathBuf> = match std::env::var_os("SPEC_MD") {
+        // An explicit path is the only one tried: a typo must not fall back to another copy.
+        Some(p) => vec![PathBuf::from(p)],
+        None => {
+            let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+            vec![
+                workspace.join("../shared/SPEC.md"),
+                PathBuf::from("/work/shared/SPEC.md"),
+            ]
+        }
+    };
+    for path in &candidates {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return (path.clone(), text);
+        }
+    }
+    panic!("SPEC.md not found (tried {candidates:?}); set SPEC_MD to its path");
+}
+
+/// The IDs a range of SPEC sections defines (`- HTTP-1: ...`), not the ones it refers to:
+/// from the heading starting with `from` up to the one starting with `to`.
+fn defined_ids(spec: &str, from: &str, to: &str) -> BTreeSet<String> {
+    let start = spec
+        .find(from)
+        .unwrap_or_else(|| panic!("SPEC.md has no heading {from:?}"));
+    let len = spec[start..]
+        .find(to)
+        .unwrap_or_else(|| panic!("SPEC.md has no heading {to:?} after {from:?}"));
+    spec[start..start + len]
+        .lines()
+        .flat_map(|l| {
+            ids_in(l)
+                .into_iter()
+                .filter(move |id| l.contains(&format!("{id}:")))
+        })
+        .collect()
+}
+
+#[test]
+fn every_spec_id_of_sections_6_and_7_is_exercised() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"),
+        &mut files,
+    );
+    let mut covered = BTreeSet::new();
+    let mut tests = 0;
+    for path in files.iter().filter(|p| !p.ends_with("spec_ids.rs")) {
+        for t in tests_in(&std::fs::read_to_string(path).unwrap()) {
+            tests += 1;
+            covered.extend(ids_in(&t));
+        }
+    }
+    assert!(tests > 0, "no test functions found under tests/");
     let missing: Vec<_> = IDS.iter().filter(|id| !covered.contains(**id)).collect();
     assert!(missing.is_empty(), "SPEC IDs without a test: {missing:?}");
 
-    let spec = std::env::var("SPEC_MD").unwrap_or_else(|_| "/work/shared/SPEC.md".to_owned());
-    if let Ok(text) = std::fs::read_to_string(spec) {
-        let from = text.find("## 6.").unwrap();
-        let listed: BTreeSet<String> = IDS.iter().map(|s| (*s).to_owned()).collect();
-        // The rules these sections define (`- HTTP-1: ...`), not the ones they refer to.
-        let in_spec: BTreeSet<String> = text[from..]
-            .lines()
-            .flat_map(|l| {
-                ids_in(l)
-                    .into_iter()
-                    .filter(move |id| l.contains(&format!("{id}:")))
-            })
-            .collect();
-        let unlisted: Vec<_> = in_spec.difference(&listed).collect();
-        assert!(
-            unlisted.is_empty(),
-            "SPEC sections 6-8 name IDs this crate does not list: {unlisted:?}"
-        );
-    }
+    let (path, spec) = spec_text();
+    let in_spec = defined_ids(&spec, "## 6.", "## 8.");
+    let listed: BTreeSet<String> = IDS.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(
+        in_spec,
+        listed,
+        "the IDs SPEC sections 6-7 define ({}) and this test's list differ",
+        path.display()
+    );
+}
+
+#[test]
+fn section_ranges_are_found_and_ids_defined_not_referenced() {
+    let spec = "## 5. x\n- A-1: a\n## 6. Errors\n- ERR-1: see A-1.\n## 8. Server\n- FIX-1: f\n";
+    assert_eq!(
+        defined_ids(spec, "## 6.", "## 8."),
+        ["ERR-1"].iter().map(|s| s.to_string()).collect()
+    );
 }
 
 #[test]

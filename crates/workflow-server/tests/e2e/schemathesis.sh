@@ -40,7 +40,7 @@ if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/python" -c 'import importli
 fi
 
 echo "schemathesis: building workflow-server"
-(cd "$root" && cargo build --quiet -p workflow-http --bin workflow-server)
+(cd "$root" && cargo build --quiet -p workflow-server --bin workflow-server)
 bin="$target/debug/workflow-server"
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"

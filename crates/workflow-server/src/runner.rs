@@ -8,7 +8,7 @@
 //! run's triggerer, assumed. A redelivered dispatch (same run and attempt) is run once. A cancel
 //! (stop, timeout) aborts a waiting attempt; an attempt already past its wait still reports, and
 //! the engine ignores that late result (`already_terminal`, CB-3; `stale_attempt` after a retry,
-//! CB-4). `--runner none` uses [`RecordingDispatcher`]: dispatches are only logged and an outside
+//! CB-4). `--runner none` uses [`LoggingDispatcher`]: dispatches are only logged and an outside
 //! runner posts the callbacks.
 
 use std::collections::{HashMap, HashSet};
@@ -68,15 +68,15 @@ impl Dispatcher for ChannelDispatcher {
 
 /// The dispatcher of `--runner none`: logs each message; an outside runner posts the callbacks.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct RecordingDispatcher;
+pub struct LoggingDispatcher;
 
-impl Dispatcher for RecordingDispatcher {
+impl Dispatcher for LoggingDispatcher {
     fn dispatch(&self, d: &Dispatch) -> Result<(), DispatchError> {
-        tracing::info!(run_id = %d.key.run_id, attempt = d.key.attempt, "dispatch recorded");
+        tracing::info!(run_id = %d.key.run_id, attempt = d.key.attempt, "dispatch logged");
         Ok(())
     }
     fn cancel(&self, c: &Cancel) -> Result<(), DispatchError> {
-        tracing::info!(run_id = %c.key.run_id, attempt = c.key.attempt, reason = %c.reason, "cancel recorded");
+        tracing::info!(run_id = %c.key.run_id, attempt = c.key.attempt, reason = %c.reason, "cancel logged");
         Ok(())
     }
 }

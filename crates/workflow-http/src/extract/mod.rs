@@ -1,6 +1,14 @@
-//! Extractors whose every rejection is an [`ApiError`] of SPEC section 6 (HTTP-3): a path id that
-//! is not a UUID, a body that is not JSON or misses a required field → 422; a body over the
-//! limit → 413. Unknown JSON fields are ignored (serde's default).
+//! Extractors and parsers whose every rejection is an [`ApiError`] of SPEC section 6 (HTTP-3): a
+//! path id that is not a UUID, a body that is not JSON or misses a required field → 422; a body
+//! over the limit → 413. Unknown JSON fields are ignored (serde's default). The run lists' query
+//! string and the create-run form (multipart or JSON) are parsed here too (`query`, `form`), so
+//! the handlers only call the engine.
+
+mod form;
+mod query;
+
+pub(crate) use form::parse_create_form;
+pub(crate) use query::{parse_enum, parse_list_query, ListQuery};
 
 use crate::error::ApiError;
 use axum::body::Bytes;

@@ -1,8 +1,6 @@
-//! Pieces of the standalone server (SPEC section 8) that a host can reuse: loading a fixture
-//! file (FIX-1), the background maintenance task (outbox relay and deadline reaper), serving
-//! with graceful shutdown on SIGINT/SIGTERM, and the built-in demo fixture.
+//! Fixture loading (FIX-1), the background maintenance task (outbox relay and deadline reaper),
+//! serving with graceful shutdown on SIGINT/SIGTERM, and the built-in demo fixture.
 
-use crate::{router, HttpConfig};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use workflow_core::{Engine, Fixture, Store};
+use workflow_http::{router, HttpConfig};
 
 /// Parse a fixture file's text (FIX-1).
 pub fn parse_fixture(text: &str) -> Result<Fixture, String> {

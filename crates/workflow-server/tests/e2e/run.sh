@@ -33,7 +33,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import ksapi, sys; sy
 fi
 
 echo "e2e: building workflow-server"
-(cd "$root" && cargo build --quiet -p workflow-http --bin workflow-server)
+(cd "$root" && cargo build --quiet -p workflow-server --bin workflow-server)
 bin="$target/debug/workflow-server"
 
 free_port() {

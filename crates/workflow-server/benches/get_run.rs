@@ -3,7 +3,7 @@
 //! JSON bytes from memory, in the same run, driven by the same keep-alive HTTP/1.1 load
 //! generator. Prints throughput, p50 and p99 of each and the throughput ratio.
 //!
-//! `cargo bench -p workflow-http --bench get_run`
+//! `cargo bench -p workflow-server --bench get_run`
 //! Environment: `BENCH_SECS` (per round and target, default 3), `BENCH_CONNS` (default 16),
 //! `BENCH_ROUNDS` (default 3), `BENCH_STORE` (`sqlite` (default), `memory` or `both`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use workflow_core::*;
-use workflow_http::server::{load_fixture, parse_fixture, DEMO_FIXTURE};
 use workflow_http::{router, HttpConfig};
+use workflow_server::{load_fixture, parse_fixture, DEMO_FIXTURE};
 
 const KEY: &str = "sk-user-demo-linus";
 

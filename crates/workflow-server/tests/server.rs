@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use workflow_conformance::intercept::{Call, Intercepted, Interceptor};
 use workflow_core::*;
-use workflow_http::runner::{channel, spawn_local_runner};
-use workflow_http::server::{load_fixture, parse_fixture, serve, Maintenance, DEMO_FIXTURE};
 use workflow_http::HttpConfig;
+use workflow_server::runner::{channel, complete_attempt, spawn_local_runner};
+use workflow_server::{load_fixture, parse_fixture, serve, Maintenance, DEMO_FIXTURE};
 use workflow_store_memory::MemoryStore;
 
 const OWNER: &str = "sk-user-demo-owner";
@@ -314,4 +314,87 @@ fn binary_sqlite_fixture_sigterm_restart_fix_1() {
     );
     assert_eq!((status, d["approval_required"].clone()), (200, json!(true)));
     assert!(sigterm(s).success());
+}
+
+/// Keeps every dispatch, so a test can play the runner's completion by hand.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Dispatch>>);
+
+impl Dispatcher for Recorder {
+    fn dispatch(&self, d: &Dispatch) -> Result<(), DispatchError> {
+        self.0.lock().unwrap().push(d.clone());
+        Ok(())
+    }
+    fn cancel(&self, _: &Cancel) -> Result<(), DispatchError> {
+        Ok(())
+    }
+}
+
+impl Recorder {
+    fn last(&self) -> Dispatch {
+        self.0.lock().unwrap().last().cloned().unwrap()
+    }
+}
+
+/// FIX-1: loading the same fixture twice changes nothing; a file of another shape is refused.
+#[test]
+fn fix_1_fixture_twice() {
+    let engine = Engine::new(MemoryStore::new());
+    let f = fixture();
+    load_fixture(&engine, &f).unwrap();
+    let actor = owner(&engine);
+    let before = engine
+        .get_definition(&actor, def_id(&f, "summarise"))
+        .unwrap();
+    load_fixture(&engine, &f).unwrap();
+    let after = engine
+        .get_definition(&actor, def_id(&f, "summarise"))
+        .unwrap();
+    assert_eq!(before, after);
+    let tenant = f.tenants[0].id;
+    assert_eq!(engine.store().definitions(tenant).unwrap().len(), 2);
+    assert!(parse_fixture("{\"tenants\": 5}").is_err());
+}
+
+/// CB-3, CB-4 through the local runner's completion: a stopped attempt's late result changes
+/// nothing (and writes no output); after a retry, attempt 1's result is stale; the live
+/// attempt completes with one output named after it.
+#[test]
+fn local_runner_late_results_ignored() {
+    let recorder = Arc::new(Recorder::default());
+    let engine = Engine::new(MemoryStore::new()).with_dispatcher(recorder.clone());
+    let f = fixture();
+    load_fixture(&engine, &f).unwrap();
+    let actor = owner(&engine);
+    let run = engine
+        .create_run(&actor, def_id(&f, "triage"), CreateRun::default())
+        .unwrap();
+    engine
+        .start_run(&actor, run.id, StartRun::default())
+        .unwrap();
+    engine.relay_outbox().unwrap();
+    let first = recorder.last();
+    engine.stop_run(&actor, run.id).unwrap();
+    assert_eq!(
+        complete_attempt(&engine, &first).unwrap(),
+        "already_terminal"
+    );
+    engine.retry_run(&actor, run.id).unwrap();
+    engine.relay_outbox().unwrap();
+    assert_eq!(complete_attempt(&engine, &first).unwrap(), "stale_attempt");
+    let r = engine.get_run(&actor, run.id).unwrap();
+    assert_eq!(r.execution_state, ExecutionState::InProgress);
+    let outputs = |e: &Engine<MemoryStore>| {
+        let r = e.get_run(&actor, run.id).unwrap();
+        e.documents_in(r.tenant_id, r.folders.outputs_id).unwrap()
+    };
+    assert!(outputs(&engine).is_empty());
+    let second = recorder.last();
+    assert_eq!(second.key.attempt, 2);
+    assert_eq!(complete_attempt(&engine, &second).unwrap(), "updated");
+    let r = engine.get_run(&actor, run.id).unwrap();
+    assert_eq!(r.execution_state, ExecutionState::Completed);
+    let out = outputs(&engine);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].name, "result-attempt-2.md");
 }

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use workflow_core::{Dispatcher, Engine, Fixture, Store};
-use workflow_http::runner::{channel, spawn_local_runner, RecordingDispatcher};
-use workflow_http::server::{
+use workflow_http::HttpConfig;
+use workflow_server::runner::{channel, spawn_local_runner, LoggingDispatcher};
+use workflow_server::{
     demo_banner, load_fixture, parse_fixture, serve, shutdown_signal, Maintenance, DEMO_FIXTURE,
 };
-use workflow_http::HttpConfig;
 
 /// Who executes dispatched attempts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -19,7 +19,7 @@ enum RunnerMode {
     /// A built-in simulated agent: after --runner-delay-ms it writes one output document and
     /// reports COMPLETED through the callback path.
     Local,
-    /// Dispatches are recorded; an outside runner posts the callbacks.
+    /// Dispatches are only logged; an outside runner posts the callbacks.
     None,
 }
 
@@ -113,7 +113,7 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
     let (dispatcher, inbox) = channel();
     let dispatcher: Arc<dyn Dispatcher> = match args.runner {
         RunnerMode::Local => Arc::new(dispatcher),
-        RunnerMode::None => Arc::new(RecordingDispatcher),
+        RunnerMode::None => Arc::new(LoggingDispatcher),
     };
     let engine = Arc::new(Engine::new(store).with_dispatcher(dispatcher));
     for f in &fixtures {
