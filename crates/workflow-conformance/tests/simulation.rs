@@ -18,13 +18,18 @@
 //! * AUDIT-1: history is seq 1..=version, chained from/to, with no gaps;
 //! * SNAP-7: a snapshot never changes after Start (Retry reuses it);
 //! * section 2: COMPLETED stays COMPLETED;
-//! * ERR-2: a call that failed wrote nothing; ERR-1: no call answers `internal_error`.
+//! * ERR-2: a call that failed wrote nothing; ERR-1: no call answers `internal_error`;
+//! * the answer agrees with the store after the step: a run the call answered is exactly the
+//!   row `load_run` returns; a refusal is `not_found` exactly when the run has no row (VIS-1,
+//!   DELETE-3); a deleted run has no row; a run a sweep reports reaped is FAILED (REAP-1).
 //!
 //! At the end of each seed the faults stop and the relay drains the outbox: every queued
 //! message is delivered at least once (CONC-5).
 //!
 //! `SIM_SEEDS` (default 10000) seeds are run; `SIM_SEED=<n>` replays one. A failure names its
-//! seed.
+//! seed. A run of 100 seeds or more must also reach every outcome the invariants are about
+//! (starts, stops, updated/already-terminal/stale callbacks, retries, deletes, time-outs,
+//! injected store failures).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeSet, HashMap};
@@ -240,6 +245,32 @@ struct RunState {
     outbox: Vec<OutboxEntry>,
 }
 
+/// What a step's engine call answered about a run, compared with the store after the step.
+#[derive(Debug)]
+enum Answer {
+    /// No engine call on a run (or a create that failed).
+    Nothing,
+    /// The call answered this run.
+    Run(Box<Run>),
+    /// The call succeeded on this run without answering it (an output write): the row exists.
+    Exists(RunId),
+    /// The run was deleted (DELETE-3): its row is gone.
+    Deleted(RunId),
+    /// The call on this run was refused with this code.
+    Refused(RunId, ErrorCode),
+    /// A reaper sweep failed exactly these runs.
+    Reaped(Vec<RunId>),
+}
+
+impl Answer {
+    fn of(id: RunId, r: &Result<Run, Error>) -> Answer {
+        match r {
+            Ok(run) => Answer::Run(Box::new(run.clone())),
+            Err(e) => Answer::Refused(id, e.code()),
+        }
+    }
+}
+
 struct Sim {
     world: World<Arc<FlakyStore>>,
     engine: Engine<Arc<FlakyStore>>,
@@ -336,12 +367,13 @@ impl Sim {
         }
     }
 
-    /// One scheduled step; returns its label and, for an engine call, whether it failed and
-    /// with what.
-    fn step(&mut self) -> Result<(String, Option<Error>), String> {
+    /// One scheduled step; returns its label, for an engine call whether it failed and with
+    /// what, and what it answered about the run it was aimed at.
+    fn step(&mut self) -> Result<(String, Option<Error>, Answer), String> {
         let roll = self.rng().below(100);
         let creating = self.runs.len() < 4;
         let e = &self.engine;
+        let mut answer = Answer::Nothing;
         let res: Result<(), Error> = match roll {
             0..=9 if creating => {
                 let with_upload = self.rng().chance(30);
@@ -364,6 +396,7 @@ impl Sim {
                 };
                 let r = e.create_run(&self.world.triggerer, def, cmd);
                 if let Ok(run) = &r {
+                    answer = Answer::Run(Box::new(run.clone()));
                     self.runs.push(run.id);
                     if with_upload {
                         self.uploads.insert(run.id, self.world.upload_version(run));
@@ -372,20 +405,26 @@ impl Sim {
                 r.map(|_| ())
             }
             0..=24 => match self.any_run() {
-                Some(id) => e
-                    .start_run(&self.manager(), id, StartRun::default())
-                    .map(|_| ()),
+                Some(id) => {
+                    let r = e.start_run(&self.manager(), id, StartRun::default());
+                    answer = Answer::of(id, &r);
+                    r.map(|_| ())
+                }
                 None => Ok(()),
             },
             25..=32 => match self.any_run() {
-                Some(id) => e.stop_run(&self.manager(), id).map(|_| ()),
+                Some(id) => {
+                    let r = e.stop_run(&self.manager(), id);
+                    answer = Answer::of(id, &r);
+                    r.map(|_| ())
+                }
                 None => Ok(()),
             },
             33..=52 => {
                 // The runner reports on an attempt it has seen: maybe stale, maybe a duplicate.
                 let seen = self.dispatcher.seen.lock().unwrap().clone();
                 if seen.is_empty() {
-                    return Ok(("callback (nothing seen)".into(), None));
+                    return Ok(("callback (nothing seen)".into(), None, Answer::Nothing));
                 }
                 let key = seen[self.rng().below(seen.len())];
                 let status = if self.rng().chance(60) {
@@ -401,6 +440,10 @@ impl Sim {
                 };
                 let actor = self.world.triggerer.clone().assumed();
                 let r = e.callback(&actor, key.run_id, cmd);
+                answer = match &r {
+                    Ok(a) => Answer::Run(Box::new(a.run.clone())),
+                    Err(err) => Answer::Refused(key.run_id, err.code()),
+                };
                 if let Ok(answer) = &r {
                     *self
                         .stats
@@ -425,7 +468,12 @@ impl Sim {
                     Some(key) => {
                         let name = format!("out-{}.md", self.rng().next());
                         let actor = self.world.triggerer.clone().assumed();
-                        e.add_output(&actor, key.run_id, &name).map(|_| ())
+                        let r = e.add_output(&actor, key.run_id, &name).map(|_| ());
+                        answer = match &r {
+                            Ok(()) => Answer::Exists(key.run_id),
+                            Err(err) => Answer::Refused(key.run_id, err.code()),
+                        };
+                        r
                     }
                     None => Ok(()),
                 }
@@ -440,7 +488,11 @@ impl Sim {
                 Ok(())
             }
             58..=64 => match self.any_run() {
-                Some(id) => e.retry_run(&self.manager(), id).map(|_| ()),
+                Some(id) => {
+                    let r = e.retry_run(&self.manager(), id);
+                    answer = Answer::of(id, &r);
+                    r.map(|_| ())
+                }
                 None => Ok(()),
             },
             65..=72 => {
@@ -448,23 +500,33 @@ impl Sim {
                 self.world.clock.advance(chrono::Duration::seconds(s));
                 Ok(())
             }
-            73..=80 => e.reap_expired().map(|_| ()),
+            73..=80 => e
+                .reap_expired()
+                .map(|reaped| answer = Answer::Reaped(reaped)),
             81..=90 => e.relay_outbox().map(|_| ()),
             91..=94 => match self.any_run() {
-                Some(id) => e.delete_run(&self.manager(), id).map(|_| ()),
+                Some(id) => {
+                    let r = e.delete_run(&self.manager(), id);
+                    answer = match &r {
+                        Ok(()) => Answer::Deleted(id),
+                        Err(err) => Answer::Refused(id, err.code()),
+                    };
+                    r
+                }
                 None => Ok(()),
             },
             _ => {
                 let id = self.any_run();
-                match id.and_then(|id| self.uploads.get(&id)) {
-                    Some(v) => {
+                match id.and_then(|id| self.uploads.get(&id).map(|v| (id, *v))) {
+                    Some((id, v)) => {
                         let status = if self.rng().chance(75) {
                             Ingestion::Completed
                         } else {
                             Ingestion::Failed
                         };
-                        e.set_upload_ingestion(self.world.tenant, *v, status)
-                            .map(|_| ())
+                        let r = e.set_upload_ingestion(self.world.tenant, v, status);
+                        answer = Answer::of(id, &r);
+                        r.map(|_| ())
                     }
                     None => Ok(()),
                 }
@@ -494,7 +556,69 @@ impl Sim {
                 return Err(format!("ERR-1: {label} answered internal_error: {err}"));
             }
         }
-        Ok((label.to_owned(), res.err()))
+        Ok((label.to_owned(), res.err(), answer))
+    }
+
+    /// The step's answer against the store after the step: an answered run is exactly the row
+    /// `load_run` now returns; a refusal is `not_found` exactly when the run has no row; a
+    /// deletion leaves no row; a reaped run is FAILED.
+    fn check_answer(&self, answer: &Answer) -> Result<(), String> {
+        let t = self.world.tenant;
+        let load = |id| {
+            self.engine
+                .store()
+                .load_run(t, id)
+                .map_err(|e| format!("load_run {id}: {e}"))
+        };
+        match answer {
+            Answer::Nothing => {}
+            Answer::Run(run) => match load(run.id)? {
+                Some(row) if row == **run => {}
+                Some(row) => {
+                    return Err(format!(
+                        "answered run {} at version {} ({}), the store holds version {} ({}): \
+                         answered {run:?}, stored {row:?}",
+                        run.id, run.version, run.execution_state, row.version, row.execution_state
+                    ))
+                }
+                None => return Err(format!("answered run {}, which has no row", run.id)),
+            },
+            Answer::Exists(id) => {
+                if load(*id)?.is_none() {
+                    return Err(format!("answered ok on run {id}, which has no row"));
+                }
+            }
+            Answer::Deleted(id) => {
+                if load(*id)?.is_some() {
+                    return Err(format!(
+                        "DELETE-3: run {id} deleted, but its row is still there"
+                    ));
+                }
+            }
+            Answer::Refused(id, code) => {
+                let exists = load(*id)?.is_some();
+                if (*code == ErrorCode::NotFound) == exists {
+                    return Err(format!(
+                        "VIS-1: run {id} answered {code} while its row {}",
+                        if exists { "exists" } else { "is gone" }
+                    ));
+                }
+            }
+            Answer::Reaped(ids) => {
+                for id in ids {
+                    match load(*id)? {
+                        Some(row) if row.execution_state == ExecutionState::Failed => {}
+                        row => {
+                            return Err(format!(
+                                "REAP-1: run {id} reported reaped, but its row is {:?}",
+                                row.map(|r| r.execution_state)
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check(
@@ -610,10 +734,17 @@ fn run_seed(seed: u64) -> Result<(usize, std::collections::BTreeMap<String, usiz
     let steps = 20 + (sim.rng().next() % 30) as usize;
     for n in 0..steps {
         let before = sim.state();
-        let (label, err) = sim.step().map_err(|e| format!("step {n}: {e}"))?;
+        let (label, err, answer) = sim.step().map_err(|e| format!("step {n}: {e}"))?;
         let after = sim.state();
         sim.check(&before, &after, err.is_some())
             .map_err(|e| format!("step {n} ({label}, error {err:?}): {e}"))?;
+        sim.check_answer(&answer)
+            .map_err(|e| format!("step {n} ({label}): the answer disagrees with the store: {e}"))?;
+        if !matches!(answer, Answer::Nothing) {
+            *sim.stats
+                .entry("answers checked against the store".into())
+                .or_default() += 1;
+        }
     }
     sim.drain()?;
     let reaped = sim
@@ -685,15 +816,39 @@ fn seeded_simulation_keeps_every_invariant() {
         );
     }
     let steps = steps.into_inner();
+    let stats = stats.into_inner().unwrap();
     eprintln!(
-        "simulation: {} seeds, {steps} steps, all invariants held; outcomes: {:#?}",
+        "simulation: {} seeds, {steps} steps, all invariants held; outcomes: {stats:#?}",
         seeds.len(),
-        stats.into_inner().unwrap()
     );
-    assert!(
-        steps >= seeds.len() * 20,
-        "every seed runs at least 20 steps"
-    );
+    // The schedules must reach what the invariants are about; a change that made, say, every
+    // callback stale or every commit fail would otherwise pass unnoticed. (Not for a short run:
+    // a handful of seeds may miss a rare outcome.)
+    if seeds.len() >= 100 {
+        let needed = [
+            "answers checked against the store",
+            "start ok",
+            "start service_unavailable",
+            "stop ok",
+            "callback updated",
+            "callback already_terminal",
+            "callback stale_attempt",
+            "retry ok",
+            "delete ok",
+            "ingestion ok",
+            "output ok",
+            "runs timed out",
+        ];
+        let missing: Vec<&str> = needed
+            .into_iter()
+            .filter(|k| stats.get(*k).copied().unwrap_or(0) == 0)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{} seeds never reached {missing:?}",
+            seeds.len()
+        );
+    }
 }
 
 /// The same seed replays the same schedule: the run histories come out identical.
@@ -823,4 +978,41 @@ fn err_1_output_upload_or_rename_racing_a_delete_is_not_found() {
         answer.map(|_| ()).map_err(|e| e.code()),
         Err(ErrorCode::NotFound)
     );
+}
+
+/// The answer-versus-store check bites: a stale answered row, a `not_found` for a run that
+/// exists, another error for one that is gone, a deletion that left the row, and a "reaped" run
+/// that is not FAILED are each refused.
+#[test]
+fn answers_that_disagree_with_the_store_are_refused() {
+    let sim = Sim::new(0);
+    sim.faults.on.store(false, Ordering::SeqCst);
+    let t = sim.world.triggerer.clone();
+    let run = sim
+        .engine
+        .create_run(&t, sim.world.def.id, CreateRun::default())
+        .unwrap();
+    assert!(sim
+        .check_answer(&Answer::Run(Box::new(run.clone())))
+        .is_ok());
+    let mut stale = run.clone();
+    stale.version += 1;
+    assert!(sim.check_answer(&Answer::Run(Box::new(stale))).is_err());
+    assert!(sim
+        .check_answer(&Answer::Refused(run.id, ErrorCode::NotFound))
+        .is_err());
+    assert!(sim
+        .check_answer(&Answer::Refused(run.id, ErrorCode::Conflict))
+        .is_ok());
+    assert!(sim.check_answer(&Answer::Deleted(run.id)).is_err());
+    assert!(sim.check_answer(&Answer::Reaped(vec![run.id])).is_err());
+    sim.engine.delete_run(&t, run.id).unwrap();
+    assert!(sim.check_answer(&Answer::Deleted(run.id)).is_ok());
+    assert!(sim.check_answer(&Answer::Exists(run.id)).is_err());
+    assert!(sim
+        .check_answer(&Answer::Refused(run.id, ErrorCode::Conflict))
+        .is_err());
+    assert!(sim
+        .check_answer(&Answer::Refused(run.id, ErrorCode::NotFound))
+        .is_ok());
 }
