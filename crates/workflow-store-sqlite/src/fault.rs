@@ -1,4 +1,5 @@
-//! Fault injection for the crate's own tests: make the N-th storage call fail.
+//! Fault injection for the crate's own tests (cargo feature `fault-injection`, off by default):
+//! make the N-th storage call fail.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use workflow_core::{StoreError, StoreResult};
