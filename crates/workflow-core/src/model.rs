@@ -656,6 +656,12 @@ pub struct Dispatch {
     pub key: DispatchKey,
     /// The run's tenant.
     pub tenant_id: TenantId,
+    /// The run's definition (`None` only in messages queued before this field existed).
+    #[serde(default)]
+    pub definition_id: Option<DefinitionId>,
+    /// Continue from the run's surviving thread instead of starting cold (RESUME-1).
+    #[serde(default)]
+    pub resume: bool,
     /// The triggerer, whom the runner acts as (assumed).
     pub triggered_by: UserId,
     /// The run's thread.

@@ -228,6 +228,8 @@ fn dispatch_of(run: &Run) -> Result<OutboxMessage> {
             attempt: run.attempt,
         },
         tenant_id: run.tenant_id,
+        definition_id: Some(run.definition_id),
+        resume: false,
         triggered_by: run.triggered_by,
         run_thread_id: run.run_thread_id,
         snapshot,
