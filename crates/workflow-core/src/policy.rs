@@ -116,6 +116,12 @@ pub const MAX_REASON_LEN: usize = 2048;
 /// Maximum number of input-scope entries (UPDATE-5).
 pub const MAX_INPUT_SCOPE: usize = 200;
 
+/// The character rule of [`validate_name`] as an ECMA-262 regular expression (what OpenAPI and
+/// JSON Schema `pattern` use): at least one character, none of them `/` or a control character
+/// (`char::is_control`: U+0000..=U+001F and U+007F..=U+009F). The length limit is separate
+/// ([`MAX_NAME_LEN`] characters, a schema's `maxLength`).
+pub const NAME_PATTERN: &str = r"^[^/\u0000-\u001F\u007F-\u009F]+$";
+
 /// CREATE-4: 1..=255 characters, no `/`, no control characters.
 pub fn validate_name(field: &str, name: &str) -> Result<()> {
     let n = name.chars().count();
@@ -194,5 +200,56 @@ mod tests {
             );
         }
         assert!(validate_name("name", &"x".repeat(256)).is_err());
+    }
+
+    /// The excluded characters of [`NAME_PATTERN`]'s class `^[^...]+$`: literal characters,
+    /// `\uXXXX` escapes and `a-b` ranges (all the pattern uses).
+    fn pattern_excludes(pattern: &str) -> Vec<(char, char)> {
+        let class = pattern
+            .strip_prefix("^[^")
+            .and_then(|p| p.strip_suffix("]+$"))
+            .expect("NAME_PATTERN is ^[^...]+$");
+        let mut chars = Vec::new();
+        let mut it = class.chars();
+        while let Some(c) = it.next() {
+            let c = if c == '\\' {
+                assert_eq!(it.next(), Some('u'), "only \\uXXXX escapes are used");
+                let hex: String = it.by_ref().take(4).collect();
+                char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap()
+            } else {
+                c
+            };
+            chars.push(c);
+        }
+        // Fold `a - b` triples into ranges (a '-' between two characters).
+        let mut ranges = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            if i + 2 < chars.len() && chars[i + 1] == '-' {
+                ranges.push((chars[i], chars[i + 2]));
+                i += 3;
+            } else {
+                ranges.push((chars[i], chars[i]));
+                i += 1;
+            }
+        }
+        ranges
+    }
+
+    #[test]
+    fn name_pattern_agrees_with_validate_name() {
+        let excluded = pattern_excludes(NAME_PATTERN);
+        // Every character: a one-character name is valid iff the pattern's class admits it.
+        for c in (0..=0x10FFFF_u32).filter_map(char::from_u32) {
+            let by_pattern = !excluded.iter().any(|&(a, b)| (a..=b).contains(&c));
+            assert_eq!(
+                validate_name("name", &c.to_string()).is_ok(),
+                by_pattern,
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        // `+`: the empty name matches neither.
+        assert!(validate_name("name", "").is_err());
     }
 }

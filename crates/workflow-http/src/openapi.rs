@@ -69,7 +69,7 @@ use utoipa::{Modify, OpenApi};
         SortByValue,
         SortDirValue,
     )),
-    modifiers(&Security, &StandardResponses, &UuidPatterns)
+    modifiers(&Security, &StandardResponses, &UuidPatterns, &RequestLimits)
 )]
 struct ApiDoc;
 
@@ -242,7 +242,92 @@ impl Modify for UuidPatterns {
     }
 }
 
+/// Sets the length and count limits of the request fields, and the CREATE-4 name pattern, from
+/// [`REQUEST_LIMITS`]: the numbers are `workflow_core::policy`'s, the pattern
+/// [`workflow_core::policy::NAME_PATTERN`], so the document states exactly what the engine
+/// enforces and no number is written twice.
+struct RequestLimits;
+
+/// Put `limit` on `schema`; false when the schema has no place for it (a unit test keeps every
+/// entry of [`REQUEST_LIMITS`] landing).
+fn apply_limit(schema: &mut utoipa::openapi::schema::Schema, limit: Limit) -> bool {
+    use utoipa::openapi::schema::Schema;
+    use workflow_core::policy::{MAX_NAME_LEN, NAME_PATTERN};
+    match (schema, limit) {
+        (Schema::Object(o), Limit::Name) => {
+            o.min_length = Some(1);
+            o.max_length = Some(MAX_NAME_LEN);
+            o.pattern = Some(NAME_PATTERN.to_owned());
+            true
+        }
+        (Schema::Object(o), Limit::Length(min, max)) => {
+            o.min_length = Some(min);
+            o.max_length = Some(max);
+            true
+        }
+        (Schema::Object(o), Limit::MaxLength(max)) => {
+            o.max_length = Some(max);
+            true
+        }
+        (Schema::Array(a), Limit::MaxItems(max)) => {
+            a.max_items = Some(max);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Apply [`REQUEST_LIMITS`] to the components of `openapi`; returns the entries that found no
+/// property to land on.
+fn apply_request_limits(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> Vec<(&'static str, &'static str)> {
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    let mut missed = Vec::new();
+    let schemas = openapi.components.as_mut().map(|c| &mut c.schemas);
+    let Some(schemas) = schemas else {
+        return REQUEST_LIMITS.iter().map(|(s, p, _)| (*s, *p)).collect();
+    };
+    for &(schema, property, limit) in REQUEST_LIMITS {
+        let landed = match schemas.get_mut(schema) {
+            Some(RefOr::T(Schema::Object(o))) => match o.properties.get_mut(property) {
+                Some(RefOr::T(p)) => apply_limit(p, limit),
+                _ => false,
+            },
+            _ => false,
+        };
+        if !landed {
+            missed.push((schema, property));
+        }
+    }
+    missed
+}
+
+impl Modify for RequestLimits {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (schema, property) in apply_request_limits(openapi) {
+            tracing::error!(
+                schema,
+                property,
+                "OpenAPI: a request limit found no property"
+            );
+        }
+    }
+}
+
 /// The OpenAPI 3 document of the router (also served at `GET /openapi.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_request_limit_lands_on_a_property() {
+        let mut doc = ApiDoc::openapi();
+        assert_eq!(apply_request_limits(&mut doc), Vec::new());
+    }
 }

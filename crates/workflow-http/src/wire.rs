@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+use workflow_core::policy::{MAX_ERROR_LEN, MAX_INPUT_SCOPE, MAX_REASON_LEN, MAX_USER_MESSAGE_LEN};
+use workflow_core::{ApprovalState, CallbackStatus, ExecutionState, Ingestion, RunOrder};
 
 /// Minimal user identity (ksapi `UserInfo`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -319,16 +321,10 @@ where
 #[schema(min_properties = 1)]
 pub struct UpdateWorkflowRunRequest {
     /// Replaces the KB-reference scope wholesale (UPDATE-5).
-    #[schema(max_items = 200)]
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub input_scope: Option<Vec<Uuid>>,
     /// New name (CREATE-4).
-    #[schema(
-        min_length = 1,
-        max_length = 255,
-        pattern = r"^[^/\u0000-\u001F\u007F-\u009F]+$"
-    )]
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub name: Option<String>,
@@ -337,7 +333,6 @@ pub struct UpdateWorkflowRunRequest {
     #[schema(nullable = false)]
     pub auto_start: Option<bool>,
     /// The message used when auto-start fires.
-    #[schema(max_length = 4000)]
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub user_message: Option<String>,
@@ -347,7 +342,6 @@ pub struct UpdateWorkflowRunRequest {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 pub struct StartWorkflowRunRequest {
     /// Pinned into the snapshot (START-7).
-    #[schema(max_length = 4000)]
     pub user_message: Option<String>,
 }
 
@@ -357,8 +351,7 @@ pub struct WorkflowRunCallbackRequest {
     /// `COMPLETED` or `FAILED`.
     #[schema(value_type = CallbackStatusValue)]
     pub status: String,
-    /// Why it failed (≤ 8192 chars).
-    #[schema(max_length = 8192)]
+    /// Why it failed (FAILED only).
     pub error: Option<String>,
     /// The attempt reported on; a stale one is ignored (CB-4).
     #[serde(default, deserialize_with = "opt_u32")]
@@ -379,8 +372,7 @@ pub struct SetWorkflowRunApprovalRequest {
     /// Must be `approved`.
     #[schema(value_type = ApprovalValue)]
     pub state: String,
-    /// Reviewer note (≤ 2048 chars).
-    #[schema(max_length = 2048)]
+    /// Reviewer note.
     pub reason: Option<String>,
 }
 
@@ -388,12 +380,7 @@ pub struct SetWorkflowRunApprovalRequest {
 /// accepted and ignored.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct CreateWorkflowDefinitionRequest {
-    /// Name (1..=255, no `/`, no control characters).
-    #[schema(
-        min_length = 1,
-        max_length = 255,
-        pattern = r"^[^/\u0000-\u001F\u007F-\u009F]+$"
-    )]
+    /// Name (CREATE-4: no `/`, no control characters).
     pub name: String,
     /// Ignored (not stored).
     pub description: Option<String>,
@@ -425,24 +412,16 @@ pub struct CreateWorkflowRunForm {
     /// Uploads: each becomes a DOCUMENT in `inputs/`, ingestion `pending` (the run is PENDING).
     #[schema(value_type = Vec<String>, format = Binary)]
     pub files: Vec<String>,
-    /// Path-part UUIDs, at most 200: one form part per id, or one part holding a JSON array
+    /// Path-part UUIDs (at most `maxItems`): one form part per id, or one part holding a JSON array
     /// (as ksapi sends it) or a comma-separated list.
-    #[schema(max_items = 200)]
     pub input_scope: Vec<Uuid>,
-    /// CREATE-6 (1..=255 characters).
-    #[schema(min_length = 1, max_length = 255)]
+    /// The idempotency key (CREATE-6).
     pub idempotency_key: String,
     /// `true`/`false` (CREATE-7).
     pub auto_start: bool,
     /// The auto-start message (CREATE-7).
-    #[schema(max_length = 4000)]
     pub user_message: String,
     /// Display name (CREATE-4).
-    #[schema(
-        min_length = 1,
-        max_length = 255,
-        pattern = r"^[^/\u0000-\u001F\u007F-\u009F]+$"
-    )]
     pub name: String,
     /// Skill UUIDs: one form part per id, or one part holding a JSON array or a
     /// comma-separated list.
@@ -453,11 +432,6 @@ pub struct CreateWorkflowRunForm {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct AddUploadRequest {
     /// The document's name in `inputs/`.
-    #[schema(
-        min_length = 1,
-        max_length = 255,
-        pattern = r"^[^/\u0000-\u001F\u007F-\u009F]+$"
-    )]
     pub name: String,
     /// `pending` (default), `processing`, `completed` or `failed`.
     #[schema(value_type = Option<IngestionValue>)]
@@ -490,11 +464,6 @@ pub struct SetIngestionRequest {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct AddOutputRequest {
     /// The document's name in `outputs/`.
-    #[schema(
-        min_length = 1,
-        max_length = 255,
-        pattern = r"^[^/\u0000-\u001F\u007F-\u009F]+$"
-    )]
     pub name: String,
 }
 
@@ -512,66 +481,137 @@ pub struct ThreadGateResponse {
     pub accepting_messages: bool,
 }
 
+// ------------------------------------------------------------------------- request limits
+
+/// The longest idempotency key (CREATE-6). workflow-core checks it in its create rule without a
+/// named constant; this is the HTTP side's only copy of that number.
+pub const IDEMPOTENCY_KEY_MAX_LEN: usize = 255;
+
+/// A constraint of a request field in the OpenAPI document. The numbers and the name pattern
+/// come from `workflow_core::policy`, the constants the engine enforces, so the document cannot
+/// drift from what is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Limit {
+    /// CREATE-4: 1..=[`workflow_core::policy::MAX_NAME_LEN`] characters matching
+    /// [`workflow_core::policy::NAME_PATTERN`].
+    Name,
+    /// `min..=max` characters.
+    Length(usize, usize),
+    /// At most this many characters.
+    MaxLength(usize),
+    /// At most this many items.
+    MaxItems(usize),
+}
+
+/// Every length and count limit of the request schemas: (schema, property, limit). Applied to
+/// the generated document by `openapi::RequestLimits`; a unit test there checks that each
+/// entry lands on a property.
+pub(crate) const REQUEST_LIMITS: &[(&str, &str, Limit)] = &[
+    (
+        "UpdateWorkflowRunRequest",
+        "input_scope",
+        Limit::MaxItems(MAX_INPUT_SCOPE),
+    ),
+    ("UpdateWorkflowRunRequest", "name", Limit::Name),
+    (
+        "UpdateWorkflowRunRequest",
+        "user_message",
+        Limit::MaxLength(MAX_USER_MESSAGE_LEN),
+    ),
+    (
+        "StartWorkflowRunRequest",
+        "user_message",
+        Limit::MaxLength(MAX_USER_MESSAGE_LEN),
+    ),
+    (
+        "WorkflowRunCallbackRequest",
+        "error",
+        Limit::MaxLength(MAX_ERROR_LEN),
+    ),
+    (
+        "SetWorkflowRunApprovalRequest",
+        "reason",
+        Limit::MaxLength(MAX_REASON_LEN),
+    ),
+    ("CreateWorkflowDefinitionRequest", "name", Limit::Name),
+    (
+        "CreateWorkflowRunForm",
+        "input_scope",
+        Limit::MaxItems(MAX_INPUT_SCOPE),
+    ),
+    (
+        "CreateWorkflowRunForm",
+        "idempotency_key",
+        Limit::Length(1, IDEMPOTENCY_KEY_MAX_LEN),
+    ),
+    (
+        "CreateWorkflowRunForm",
+        "user_message",
+        Limit::MaxLength(MAX_USER_MESSAGE_LEN),
+    ),
+    ("CreateWorkflowRunForm", "name", Limit::Name),
+    ("AddUploadRequest", "name", Limit::Name),
+    ("AddOutputRequest", "name", Limit::Name),
+];
+
 // ------------------------------------------------------------- enum values (documentation only)
 
+/// A string enum schema whose values are `values` (a domain enum's `ALL`, as `as_str`).
+fn string_enum(
+    description: &str,
+    values: impl IntoIterator<Item = &'static str>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .enum_values(Some(values))
+        .into()
+}
+
+/// Declares a documentation-only type whose schema is a string enum of the given values.
 macro_rules! value_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $wire:tt),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-        pub enum $name {
-            $(
-                #[doc = $wire]
-                #[serde(rename = $wire)]
-                $variant,
-            )+
+    ($(#[doc = $doc:literal])+ $name:ident => $values:expr) => {
+        $(#[doc = $doc])+
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                string_enum(concat!($($doc),+).trim(), $values)
+            }
         }
+
+        impl ToSchema for $name {}
     };
 }
 
 value_enum!(
     /// A runner's terminal report (`CallbackStatus`).
-    CallbackStatusValue { Completed = "COMPLETED", Failed = "FAILED" }
+    CallbackStatusValue => CallbackStatus::ALL.iter().map(|v| v.as_str())
 );
 value_enum!(
     /// The only approval a reviewer can set.
-    ApprovalValue { Approved = "approved" }
+    ApprovalValue => [ApprovalState::Approved.as_str()]
 );
 value_enum!(
     /// An upload's ingestion status.
-    IngestionValue {
-        Pending = "pending",
-        Processing = "processing",
-        Completed = "completed",
-        Failed = "failed",
-    }
+    IngestionValue => Ingestion::ALL.iter().map(|v| v.as_str())
 );
 value_enum!(
     /// A run's execution state (list filter).
-    ExecutionStateValue {
-        Pending = "PENDING",
-        NotStarted = "NOT_STARTED",
-        InProgress = "IN_PROGRESS",
-        Completed = "COMPLETED",
-        Failed = "FAILED",
-    }
+    ExecutionStateValue => ExecutionState::ALL.iter().map(|v| v.as_str())
 );
 value_enum!(
     /// A run's approval state (list filter).
-    ApprovalStateValue {
-        NotRequired = "not_required",
-        Pending = "pending",
-        Approved = "approved",
-    }
+    ApprovalStateValue => ApprovalState::ALL.iter().map(|v| v.as_str())
 );
 value_enum!(
     /// The order of run lists (always newest first).
-    SortByValue {
-        CreatedAt = "CREATED_AT",
-        StartedAt = "STARTED_AT",
-        CompletedAt = "COMPLETED_AT",
-    }
+    SortByValue => RunOrder::ALL.iter().map(|v| v.as_str())
 );
+// The sort direction is an HTTP-side choice with no domain enum: its values are written here.
 value_enum!(
     /// The only supported sort direction.
-    SortDirValue { Desc = "DESC", DescLower = "desc" }
+    SortDirValue => ["DESC", "desc"]
 );

@@ -102,34 +102,92 @@ fn every_operation_documents_its_error_statuses() {
     assert_eq!(n, 18);
 }
 
-/// Request schemas carry the server's rules (CREATE-4 names, lengths, enums, UUIDs).
+/// Request schemas carry the server's rules (CREATE-4 names, lengths, enums, UUIDs), taken from
+/// workflow-core: the policy constants, `NAME_PATTERN`, and each domain enum's `ALL`.
 #[test]
 fn request_schemas_say_what_is_accepted() {
+    use workflow_core::policy::*;
+    use workflow_core::{ApprovalState, CallbackStatus, ExecutionState, Ingestion, RunOrder};
+    fn wire<T: Copy>(all: &[T], as_str: fn(T) -> &'static str) -> Value {
+        json!(all.iter().map(|v| as_str(*v)).collect::<Vec<_>>())
+    }
     let doc = doc();
     let s = &doc["components"]["schemas"];
-    let name = &s["CreateWorkflowDefinitionRequest"]["properties"]["name"];
-    assert_eq!(name["minLength"], 1);
-    assert_eq!(name["maxLength"], 255);
-    assert!(name["pattern"].as_str().unwrap().contains('/'));
+    for (schema, field) in [
+        ("CreateWorkflowDefinitionRequest", "name"),
+        ("UpdateWorkflowRunRequest", "name"),
+        ("CreateWorkflowRunForm", "name"),
+        ("AddUploadRequest", "name"),
+        ("AddOutputRequest", "name"),
+    ] {
+        let name = &s[schema]["properties"][field];
+        assert_eq!(name["minLength"], 1, "{schema}.{field}");
+        assert_eq!(name["maxLength"], MAX_NAME_LEN, "{schema}.{field}");
+        assert_eq!(name["pattern"], NAME_PATTERN, "{schema}.{field}");
+    }
+    assert_eq!(
+        s["CallbackStatusValue"]["enum"],
+        wire(CallbackStatus::ALL, CallbackStatus::as_str)
+    );
     assert_eq!(
         s["CallbackStatusValue"]["enum"],
         json!(["COMPLETED", "FAILED"])
     );
     assert_eq!(s["ApprovalValue"]["enum"], json!(["approved"]));
     assert_eq!(
+        s["ExecutionStateValue"]["enum"],
+        wire(ExecutionState::ALL, ExecutionState::as_str)
+    );
+    assert_eq!(
+        s["ApprovalStateValue"]["enum"],
+        wire(ApprovalState::ALL, ApprovalState::as_str)
+    );
+    assert_eq!(
+        s["IngestionValue"]["enum"],
+        wire(Ingestion::ALL, Ingestion::as_str)
+    );
+    assert_eq!(
+        s["SortByValue"]["enum"],
+        wire(RunOrder::ALL, RunOrder::as_str)
+    );
+    assert_eq!(
         s["WorkflowRunCallbackRequest"]["properties"]["error"]["maxLength"],
-        8192
+        MAX_ERROR_LEN
     );
     assert_eq!(
         s["SetWorkflowRunApprovalRequest"]["properties"]["reason"]["maxLength"],
-        2048
+        MAX_REASON_LEN
     );
     let patch = &s["UpdateWorkflowRunRequest"];
     assert_eq!(patch["minProperties"], 1);
-    assert_eq!(patch["properties"]["user_message"]["maxLength"], 4000);
-    assert_eq!(patch["properties"]["input_scope"]["maxItems"], 200);
+    assert_eq!(
+        patch["properties"]["user_message"]["maxLength"],
+        MAX_USER_MESSAGE_LEN
+    );
+    assert_eq!(
+        patch["properties"]["input_scope"]["maxItems"],
+        MAX_INPUT_SCOPE
+    );
     assert!(patch["properties"]["input_scope"]["items"]["pattern"].is_string());
-    assert_eq!(s["CreateWorkflowRunForm"]["additionalProperties"], false);
+    let form = &s["CreateWorkflowRunForm"];
+    assert_eq!(form["additionalProperties"], false);
+    assert_eq!(
+        form["properties"]["input_scope"]["maxItems"],
+        MAX_INPUT_SCOPE
+    );
+    assert_eq!(
+        form["properties"]["user_message"]["maxLength"],
+        MAX_USER_MESSAGE_LEN
+    );
+    assert_eq!(form["properties"]["idempotency_key"]["minLength"], 1);
+    assert_eq!(
+        form["properties"]["idempotency_key"]["maxLength"],
+        workflow_http::wire::IDEMPOTENCY_KEY_MAX_LEN
+    );
+    assert_eq!(
+        s["StartWorkflowRunRequest"]["properties"]["user_message"]["maxLength"],
+        MAX_USER_MESSAGE_LEN
+    );
 }
 
 /// What the schema excludes is refused with 4xx; what it allows is not refused with 400/422.
