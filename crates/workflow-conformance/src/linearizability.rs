@@ -16,8 +16,11 @@
 //! 3. The checker (Wing & Gong's search, memoised on the set of linearized operations and the
 //!    model state) looks for a total order that respects real time (an operation that returned
 //!    before another was invoked comes first) in which the model, applied in that order, gives
-//!    every operation exactly the answer it got: the same error code, or the same state,
-//!    approval, attempt, snapshot presence, version and error, or the same callback answer.
+//!    every operation exactly the answer it got: the same error code, or the same run view
+//!    ([`crate::model::RunView`]: state, approval and its record, attempt, version, name, scope,
+//!    snapshot contents, error and its text, and every timestamp), or the same callback answer.
+//! 4. The store's final row, history records and outbox are then checked against that serial
+//!    order replayed on the model ([`check_final_state`]).
 //!
 //! Since versions are part of every answer, a linearization also proves that exactly the
 //! transitions of that serial order were committed: two racing terminal writers cannot both
@@ -34,7 +37,7 @@
 //! assert_eq!(report.histories, 5);
 //! ```
 
-use crate::model::{ActorKind, Driver, Expected, FailReason, Model, Op, StoreState};
+use crate::model::{ActorKind, Driver, Expected, FailReason, Model, Op, RunView, StoreState};
 use crate::world::Setup;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -107,6 +110,8 @@ pub struct History {
     pub store_before: StoreState,
     /// The same after every call returned.
     pub store_after: StoreState,
+    /// The model's view of the run's final row (`None` once deleted).
+    pub final_view: Option<RunView>,
 }
 
 impl History {
@@ -323,11 +328,17 @@ pub fn record<S: Store>(store: S, config: &Config, rng_seed: u64) -> History {
         }
     }
     let store_after = driver.state();
+    let final_view = store_after
+        .runs
+        .first()
+        .and_then(Option::as_ref)
+        .map(|row| driver.view(row));
     History {
         initial,
         calls,
         store_before,
         store_after,
+        final_view,
     }
 }
 
@@ -395,9 +406,9 @@ pub fn check_final_state(history: &History, order: &[usize]) -> Result<(), Strin
     // The row.
     match (&after.runs[0], run.deleted) {
         (None, true) => {}
-        (Some(row), false) => {
-            let got = crate::model::view_of(row);
-            if got != run.view() {
+        (Some(_), false) => {
+            let got = history.final_view.as_ref();
+            if got != Some(&run.view()) {
                 return Err(format!(
                     "final row {got:?}, but the serial order leads to {:?}",
                     run.view()
@@ -584,7 +595,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::model::RunView;
-    use workflow_core::{ApprovalState, ExecutionState};
+    use workflow_core::ExecutionState;
 
     fn call(thread: usize, op: Op, invoked: u64, returned: u64, answer: Expected) -> Call {
         Call {
@@ -597,14 +608,15 @@ mod tests {
         }
     }
 
-    fn view(execution_state: ExecutionState, version: u64) -> RunView {
-        RunView {
-            execution_state,
-            approval_state: ApprovalState::NotRequired,
-            attempt: 1,
-            has_snapshot: true,
-            version,
-            error: None,
+    /// The run of `initial` after a Start, with `version`.
+    fn started_view(initial: &Model, version: u64) -> RunView {
+        let mut m = initial.clone();
+        match m.apply(&Op::Start { run: 0 }, ActorKind::Triggerer) {
+            Expected::Run { view, .. } => {
+                assert_eq!(view.execution_state, ExecutionState::InProgress);
+                RunView { version, ..view }
+            }
+            other => panic!("start answered {other:?}"),
         }
     }
 
@@ -615,12 +627,13 @@ mod tests {
         let initial = Model::in_vector_state("NOT_STARTED").unwrap();
         let started = Expected::Run {
             run: 0,
-            view: view(ExecutionState::InProgress, 2),
+            view: started_view(&initial, 2),
         };
         let ok = History {
             initial: initial.clone(),
             store_before: StoreState::default(),
             store_after: StoreState::default(),
+            final_view: None,
             calls: vec![
                 call(0, Op::Start { run: 0 }, 0, 3, started.clone()),
                 call(1, Op::Start { run: 0 }, 1, 2, started.clone()),
@@ -633,7 +646,7 @@ mod tests {
         let mut bad = ok.clone();
         bad.calls[1].answer = Expected::Run {
             run: 0,
-            view: view(ExecutionState::InProgress, 3),
+            view: started_view(&initial, 3),
         };
         assert!(linearize(&bad).is_none());
     }
@@ -645,20 +658,17 @@ mod tests {
         let initial = Model::in_vector_state("NOT_STARTED").unwrap();
         let draft = Expected::Run {
             run: 0,
-            view: RunView {
-                attempt: 0,
-                has_snapshot: false,
-                ..view(ExecutionState::NotStarted, 1)
-            },
+            view: initial.runs[0].view(),
         };
         let started = Expected::Run {
             run: 0,
-            view: view(ExecutionState::InProgress, 2),
+            view: started_view(&initial, 2),
         };
         let overlapping = History {
             initial,
             store_before: StoreState::default(),
             store_after: StoreState::default(),
+            final_view: None,
             calls: vec![
                 call(0, Op::Start { run: 0 }, 0, 2, started),
                 call(1, Op::Get { run: 0 }, 1, 3, draft),
@@ -737,6 +747,9 @@ mod tests {
                 let mut row = row.clone();
                 row.version += 1;
                 moved.store_after.runs[0] = Some(row);
+                if let Some(v) = moved.final_view.as_mut() {
+                    v.version += 1;
+                }
                 assert!(check_final_state(&moved, &order).is_err());
             }
             checked += 1;

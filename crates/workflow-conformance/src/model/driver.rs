@@ -4,7 +4,10 @@
 //! after every step.
 
 use super::invariants::check_step;
-use super::{ActorKind, DefKind, Expected, FailReason, Model, NameChoice, Op, RunView, ScopeItem};
+use super::{
+    upload_name, ActorKind, ApprovalView, DefKind, Expected, FailReason, Model, NameChoice, Op,
+    Person, RunName, RunView, ScopeItem, SnapshotView, RUNNER_ERROR_TEXT,
+};
 
 /// Drives a real [`workflow_core::Engine`] (inside a [`crate::world::World`]) with model
 /// [`Op`]s and translates its answers into [`Expected`] terms, so that a test compares
@@ -44,22 +47,33 @@ pub struct StoreState {
     pub folders: Vec<Vec<workflow_core::PathPart>>,
 }
 
-/// The view of an engine run.
-pub fn view_of(run: &workflow_core::Run) -> RunView {
-    let error = run.error.as_deref().map(|e| match e {
+/// Why an engine run failed, from its error text.
+fn fail_reason(run: &workflow_core::Run) -> Option<FailReason> {
+    run.error.as_deref().map(|e| match e {
         workflow_core::rules::STOPPED_BY_USER => FailReason::Stopped,
         workflow_core::rules::TIMED_OUT => FailReason::TimedOut,
         e if e.starts_with("Upload ") => FailReason::UploadFailed,
         _ => FailReason::Callback,
-    });
-    RunView {
-        execution_state: run.execution_state,
-        approval_state: run.approval_state,
-        attempt: run.attempt,
-        has_snapshot: run.snapshot.is_some(),
-        version: run.version,
-        error,
+    })
+}
+
+/// Model seconds of an engine time: seconds since the world's epoch ([`crate::world::epoch`]).
+fn secs(t: workflow_core::Timestamp) -> i64 {
+    (t - crate::world::epoch()).num_seconds()
+}
+
+/// The model's name of an engine run's name.
+fn run_name(run: &workflow_core::Run) -> RunName {
+    if run.name == run.id.to_string() {
+        return RunName::Default;
     }
+    if let Some(n) = run.name.strip_prefix("name-").and_then(|n| n.parse().ok()) {
+        return RunName::Pool(n);
+    }
+    if run.name.starts_with("fresh-") {
+        return RunName::Fresh;
+    }
+    RunName::Other
 }
 
 impl<S: workflow_core::Store> Driver<S> {
@@ -166,11 +180,104 @@ impl<S: workflow_core::Store> Driver<S> {
             .collect()
     }
 
+    /// The model's view of an engine run: every field of [`RunView`], ids of the world's
+    /// knowledge base and of the model's runs' uploads named as [`ScopeItem`]s, times in model
+    /// seconds.
+    pub fn view(&self, run: &workflow_core::Run) -> RunView {
+        let items = |ids: &mut dyn Iterator<Item = workflow_core::PathPartId>| {
+            let mut out: Vec<ScopeItem> = Vec::new();
+            for id in ids {
+                let item = self.scope_item(id);
+                // An upload item stands for every upload of its run (see `scope_ids`).
+                if matches!(item, ScopeItem::Upload(_)) && out.last() == Some(&item) {
+                    continue;
+                }
+                out.push(item);
+            }
+            out
+        };
+        let snapshot = run.snapshot.as_ref().map(|s| SnapshotView {
+            approval_required: s.approval_required,
+            inputs: items(&mut s.inputs.iter().map(|i| i.path_part_id)),
+            created_at: secs(s.created_at),
+        });
+        RunView {
+            execution_state: run.execution_state,
+            approval_state: run.approval_state,
+            attempt: run.attempt,
+            has_snapshot: run.snapshot.is_some(),
+            version: run.version,
+            error: fail_reason(run),
+            error_text: run.error.clone(),
+            name: run_name(run),
+            scope: items(&mut run.input_scope.iter().copied()),
+            snapshot,
+            approval: run.approval.as_ref().map(|a| ApprovalView {
+                by: self.person(a.by),
+                at: secs(a.at),
+            }),
+            created_at: secs(run.created_at),
+            updated_at: secs(run.updated_at),
+            started_at: run.started_at.map(secs),
+            attempt_started_at: run.attempt_started_at.map(secs),
+            deadline_at: run.deadline_at.map(secs),
+            completed_at: run.completed_at.map(secs),
+        }
+    }
+
+    /// The person of the world a user id belongs to.
+    fn person(&self, user: workflow_core::UserId) -> Option<Person> {
+        let w = &self.world;
+        [
+            (&w.owner, Person::Owner),
+            (&w.admin, Person::Admin),
+            (&w.triggerer, Person::Triggerer),
+            (&w.user_read, Person::UserRead),
+            (&w.user_read_write, Person::UserReadWrite),
+            (&w.user_no_grant, Person::UserNoGrant),
+            (&w.other_owner, Person::OtherTenantOwner),
+        ]
+        .into_iter()
+        .find(|(a, _)| a.user_id == user)
+        .map(|(_, p)| p)
+    }
+
+    /// The scope item a path-part id stands for ([`ScopeItem::Unknown`] when none).
+    fn scope_item(&self, id: workflow_core::PathPartId) -> ScopeItem {
+        let w = &self.world;
+        let secret_v1 = || {
+            w.engine
+                .store()
+                .children(w.tenant, w.secret.id)
+                .ok()
+                .and_then(|c| c.first().map(|v| v.id))
+        };
+        if id == w.doc.id {
+            ScopeItem::Doc
+        } else if id == w.doc_v1.id {
+            ScopeItem::DocV1
+        } else if id == w.crm.id {
+            ScopeItem::Crm
+        } else if id == w.eng.id {
+            ScopeItem::Eng
+        } else if id == w.secret.id {
+            ScopeItem::Secret
+        } else if id == workflow_core::PathPartId::from(w.def.id) {
+            ScopeItem::Definition
+        } else if let Some(k) = self.book().uploads.iter().position(|u| u.contains(&id)) {
+            ScopeItem::Upload(k)
+        } else if Some(id) == secret_v1() {
+            ScopeItem::SecretV1
+        } else {
+            ScopeItem::Unknown
+        }
+    }
+
     fn answer(&self, r: workflow_core::Result<workflow_core::Run>) -> Expected {
         match r {
             Ok(run) => {
                 let i = self.index_of(run.id);
-                let view = view_of(&run);
+                let view = self.view(&run);
                 self.book().last_run = Some(run);
                 Expected::Run { run: i, view }
             }
@@ -210,7 +317,7 @@ impl<S: workflow_core::Store> Driver<S> {
                         .iter()
                         .enumerate()
                         .map(|(i, s)| NewUpload {
-                            name: format!("u{i:02}"),
+                            name: upload_name(i),
                             ingestion: *s,
                         })
                         .collect(),
@@ -264,7 +371,7 @@ impl<S: workflow_core::Store> Driver<S> {
             } => {
                 let error = match (error_too_long, status) {
                     (true, _) => Some("x".repeat(8193)),
-                    (false, CallbackStatus::Failed) => Some("boom".into()),
+                    (false, CallbackStatus::Failed) => Some(RUNNER_ERROR_TEXT.into()),
                     (false, CallbackStatus::Completed) => None,
                 };
                 let cmd = Callback {
@@ -274,7 +381,7 @@ impl<S: workflow_core::Store> Driver<S> {
                 };
                 match e.callback(&a, self.id(*run), cmd) {
                     Ok(res) => {
-                        let view = view_of(&res.run);
+                        let view = self.view(&res.run);
                         self.book().last_run = Some(res.run);
                         Expected::Callback {
                             answer: res.outcome,
@@ -318,7 +425,7 @@ impl<S: workflow_core::Store> Driver<S> {
                 let id = self.id(*run);
                 let n = self.book().uploads.get(*run).map_or(0, Vec::len);
                 let upload = NewUpload {
-                    name: format!("u{n:02}"),
+                    name: upload_name(n),
                     ingestion: *ingestion,
                 };
                 match e.add_upload(&a, id, upload) {

@@ -8,7 +8,11 @@
 //! The model knows, for each run: its execution and approval state, its attempt, whether it has
 //! a snapshot, whether it is deleted, how many transitions were committed for it (which is the
 //! run's `version` while it lives, and its history length), its uploads' ingestion statuses, its
-//! auto-start flag, its name and idempotency key, its deadline, and why it failed.
+//! auto-start flag, its name and idempotency key, its input scope and snapshot inputs, why it
+//! failed and with which error text, who approved it and when, and its timestamps (created,
+//! updated, first started, attempt started, deadline, completed) in model seconds: the world's
+//! clock is manual, so every time is predictable. [`RunView`] carries all of it, so an answer
+//! compares field by field with what the engine answered ([`Driver::view`]).
 //! Actors are the eight kinds of the transition vectors ([`ActorKind`]); the world is the one
 //! of `crate::world::World` (definitions `def` with approval and `def_plain` without, both under
 //! `/shared/eng`, attempt deadline 600 s + 60 s grace).
@@ -49,7 +53,7 @@
 mod driver;
 mod invariants;
 
-pub use driver::{check_sequence, resolve, view_of, Driver, StoreState, UNKNOWN_RUN};
+pub use driver::{check_sequence, resolve, Driver, StoreState, UNKNOWN_RUN};
 pub use invariants::check_step;
 pub use workflow_core::Ingestion;
 use workflow_core::{ApprovalState, CallbackOutcome, CallbackStatus, ErrorCode, ExecutionState};
@@ -201,13 +205,17 @@ pub enum NameChoice {
     Invalid,
 }
 
-/// A run's name as the model needs it: a pool name, or one that collides with nothing.
+/// A run's name as the model needs it: its id (the default), a pool name, or a fresh one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RunName {
+    /// Its own id (CREATE-3's default; also a clone's, CLONE-1).
+    Default,
     /// `name-<n>`.
     Pool(u8),
-    /// Unique (its id, or a fresh name).
-    Unique,
+    /// A name never used before (`fresh-<n>`).
+    Fresh,
+    /// Anything else: only an engine can answer with it, and no model run has it.
+    Other,
 }
 
 /// Why a run failed (the `error` field).
@@ -221,6 +229,11 @@ pub enum FailReason {
     Callback,
     /// SYNC-3: an upload failed to ingest (auto-start armed).
     UploadFailed,
+}
+
+/// The name the [`Driver`] gives the `k`-th upload of a run (in addition order).
+pub fn upload_name(k: usize) -> String {
+    format!("u{k:02}")
 }
 
 /// A knowledge-base reference for an input scope (CREATE-5, UPDATE-5), from the world of
@@ -384,8 +397,31 @@ pub enum Op {
     List,
 }
 
-/// What the caller sees of a run.
+/// What the caller sees of a run's snapshot (SNAP-*).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SnapshotView {
+    /// The definition's approval flag, copied at Start (CB-2).
+    pub approval_required: bool,
+    /// Its pinned inputs in order: the definition's common file (pinned to [`ScopeItem::DocV1`])
+    /// first, then the run's scope (pinned, deduplicated), then its own uploads (SNAP-2, SNAP-3,
+    /// SNAP-5).
+    pub inputs: Vec<ScopeItem>,
+    /// When it was built: the first Start, in model seconds.
+    pub created_at: i64,
+}
+
+/// What the caller sees of a run's approval (APPROVE-3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ApprovalView {
+    /// Who approved (`None`: a user the model does not know).
+    pub by: Option<Person>,
+    /// When, in model seconds.
+    pub at: i64,
+}
+
+/// What the caller sees of a run. Times are model seconds since the world's epoch (the manual
+/// clock only moves by [`Op::AdvanceClock`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RunView {
     /// Execution state.
     pub execution_state: ExecutionState,
@@ -399,6 +435,29 @@ pub struct RunView {
     pub version: u64,
     /// Why it failed, when it did.
     pub error: Option<FailReason>,
+    /// The failure's text (STOP-1 `Stopped by user`, REAP-1 `Timed out`, the runner's error of
+    /// CB-1, or which upload failed to ingest for SYNC-3).
+    pub error_text: Option<String>,
+    /// Its name (CREATE-3, CREATE-4, UPDATE-4).
+    pub name: RunName,
+    /// Its input scope, in order (CREATE-5, UPDATE-5, CLONE-2).
+    pub scope: Vec<ScopeItem>,
+    /// Its snapshot (START-1, SNAP-7).
+    pub snapshot: Option<SnapshotView>,
+    /// Its approval record (APPROVE-3).
+    pub approval: Option<ApprovalView>,
+    /// Creation time.
+    pub created_at: i64,
+    /// Time of the last committed transition.
+    pub updated_at: i64,
+    /// First Start (kept by Retry).
+    pub started_at: Option<i64>,
+    /// Start of the current attempt.
+    pub attempt_started_at: Option<i64>,
+    /// When the current attempt is reaped (REAP-1); IN_PROGRESS only.
+    pub deadline_at: Option<i64>,
+    /// When it became terminal; cleared by Retry.
+    pub completed_at: Option<i64>,
 }
 
 /// The expected answer of an operation.
@@ -468,6 +527,20 @@ pub struct RunModel {
     pub error: Option<FailReason>,
     /// Its input scope, in order, without duplicates.
     pub scope: Vec<ScopeItem>,
+    /// The failure's text.
+    pub error_text: Option<String>,
+    /// Who approved it, and when.
+    pub approval: Option<(Person, i64)>,
+    /// Creation time (model seconds).
+    pub created_at: i64,
+    /// Time of the last committed transition.
+    pub updated_at: i64,
+    /// First Start; also when the snapshot was built.
+    pub started_at: Option<i64>,
+    /// Start of the current attempt.
+    pub attempt_started_at: Option<i64>,
+    /// When it became terminal.
+    pub completed_at: Option<i64>,
     /// The snapshot's inputs that came from the run itself (references, then its own uploads),
     /// pinned and deduplicated after the definition's common file (SNAP-2, SNAP-3, SNAP-5):
     /// what CLONE-2 copies.
@@ -477,6 +550,13 @@ pub struct RunModel {
 impl RunModel {
     /// The caller's view.
     pub fn view(&self) -> RunView {
+        let snapshot = self.has_snapshot.then(|| SnapshotView {
+            approval_required: self.snapshot_requires_approval,
+            inputs: std::iter::once(ScopeItem::DocV1)
+                .chain(self.snapshot_inputs.iter().copied())
+                .collect(),
+            created_at: self.started_at.unwrap_or_default(),
+        });
         RunView {
             execution_state: self.execution_state,
             approval_state: self.approval_state,
@@ -484,6 +564,19 @@ impl RunModel {
             has_snapshot: self.has_snapshot,
             version: self.transitions,
             error: self.error,
+            error_text: self.error_text.clone(),
+            name: self.name,
+            scope: self.scope.clone(),
+            snapshot,
+            approval: self
+                .approval
+                .map(|(by, at)| ApprovalView { by: Some(by), at }),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            started_at: self.started_at,
+            attempt_started_at: self.attempt_started_at,
+            deadline_at: self.deadline,
+            completed_at: self.completed_at,
         }
     }
 
@@ -521,6 +614,13 @@ impl Default for Model {
 }
 
 const NAME_TAKEN: ErrorCode = ErrorCode::Conflict;
+
+/// STOP-1's error text.
+const STOPPED_TEXT: &str = "Stopped by user";
+/// REAP-1's error text.
+const TIMED_OUT_TEXT: &str = "Timed out";
+/// The error every FAILED callback of the [`Driver`] carries (CB-1 stores it as the run's error).
+pub const RUNNER_ERROR_TEXT: &str = "boom";
 
 impl Model {
     /// An empty tenant with `World`'s timing: 600 s per attempt plus 60 s of grace.
@@ -605,6 +705,13 @@ impl Model {
             error: None,
             scope: Vec::new(),
             snapshot_inputs: Vec::new(),
+            error_text: None,
+            approval: None,
+            created_at: self.now,
+            updated_at: self.now,
+            started_at: None,
+            attempt_started_at: None,
+            completed_at: None,
         });
         self.runs.len() - 1
     }
@@ -627,11 +734,15 @@ impl Model {
             }
             inputs.remove(0);
             r.snapshot_inputs = inputs;
+            r.started_at = Some(now); // START-1
         }
         r.execution_state = ExecutionState::InProgress;
         r.attempt += 1;
+        r.attempt_started_at = Some(now);
         r.deadline = Some(now + budget);
+        r.completed_at = None;
         r.error = None;
+        r.error_text = None;
     }
 
     /// Whether a scope item exists in the tenant (an upload goes with its deleted run).
@@ -682,12 +793,31 @@ impl Model {
         })
     }
 
+    /// One more committed transition on run `i`, now.
+    fn touch(&mut self, i: usize) {
+        let r = &mut self.runs[i];
+        r.transitions += 1;
+        r.updated_at = self.now;
+    }
+
     fn fail(&mut self, i: usize, why: FailReason) {
+        let now = self.now;
         let r = &mut self.runs[i];
         r.execution_state = ExecutionState::Failed;
         r.deadline = None;
+        r.completed_at = Some(now);
         r.error = Some(why);
+        r.error_text = Some(
+            match why {
+                FailReason::Stopped => STOPPED_TEXT,
+                FailReason::TimedOut => TIMED_OUT_TEXT,
+                FailReason::Callback => RUNNER_ERROR_TEXT,
+                FailReason::UploadFailed => "upload failed", // set by SYNC-3 itself
+            }
+            .to_owned(),
+        );
         r.transitions += 1;
+        r.updated_at = now;
     }
 
     /// The expected answer of `op` by `actor`, moving the model accordingly.
@@ -697,6 +827,7 @@ impl Model {
         let not_found = err(ErrorCode::NotFound);
         let forbidden = err(ErrorCode::Forbidden);
         let conflict = err(ErrorCode::Conflict);
+        let now = self.now;
         match op {
             Op::Create {
                 def,
@@ -730,7 +861,8 @@ impl Model {
                 };
                 let name = match name {
                     NameChoice::Pool(n) => RunName::Pool(*n),
-                    _ => RunName::Unique,
+                    NameChoice::Fresh => RunName::Fresh,
+                    _ => RunName::Default,
                 };
                 if self.name_taken(*def, name, None) {
                     return err(NAME_TAKEN); // CREATE-4
@@ -762,6 +894,7 @@ impl Model {
                     return conflict;
                 }
                 r.transitions += 1;
+                r.updated_at = now;
                 Expected::OutputAdded
             }
             Op::ThreadMessage { run } => match self.access(*run, actor) {
@@ -781,7 +914,7 @@ impl Model {
                     }
                     None | Some(NameChoice::Default) => None,
                     Some(NameChoice::Pool(n)) => Some(RunName::Pool(*n)),
-                    Some(NameChoice::Fresh) => Some(RunName::Unique),
+                    Some(NameChoice::Fresh) => Some(RunName::Fresh),
                 };
                 let Some(a) = self.access(*run, actor) else {
                     return not_found;
@@ -814,6 +947,7 @@ impl Model {
                     r.scope = scope; // UPDATE-5: replaced wholesale
                 }
                 r.transitions += 1;
+                r.updated_at = now;
                 self.ok(*run)
             }
             Op::Start { run } => {
@@ -834,7 +968,7 @@ impl Model {
                         Some(code) => err(code), // START-8
                         None => {
                             self.dispatch(*run); // START-1
-                            self.runs[*run].transitions += 1;
+                            self.touch(*run);
                             self.ok(*run)
                         }
                     },
@@ -881,7 +1015,10 @@ impl Model {
                             let r = &mut self.runs[*run];
                             r.execution_state = S::Completed; // CB-1
                             r.deadline = None;
+                            r.completed_at = Some(now);
                             r.transitions += 1;
+                            r.updated_at = now;
+                            r.updated_at = now;
                             if r.snapshot_requires_approval {
                                 r.approval_state = ApprovalState::Pending; // CB-2
                             }
@@ -907,7 +1044,7 @@ impl Model {
                     return conflict; // RETRY-2
                 }
                 self.dispatch(*run); // RETRY-1
-                self.runs[*run].transitions += 1;
+                self.touch(*run);
                 self.ok(*run)
             }
             Op::Clone {
@@ -934,7 +1071,7 @@ impl Model {
                 } else {
                     Vec::new()
                 };
-                let i = self.new_run(def, actor.person(), RunName::Unique); // CLONE-1
+                let i = self.new_run(def, actor.person(), RunName::Default); // CLONE-1
                 self.runs[i].scope = scope;
                 self.ok(i)
             }
@@ -957,7 +1094,9 @@ impl Model {
                 }
                 let r = &mut self.runs[*run];
                 r.approval_state = ApprovalState::Approved; // APPROVE-3
+                r.approval = Some((actor.person(), now));
                 r.transitions += 1;
+                r.updated_at = now;
                 self.ok(*run)
             }
             Op::Delete { run } => {
@@ -973,6 +1112,7 @@ impl Model {
                 }
                 r.deleted = true; // DELETE-3
                 r.transitions += 1;
+                r.updated_at = now;
                 Expected::Deleted
             }
             Op::AddUpload { run, ingestion } => {
@@ -991,6 +1131,7 @@ impl Model {
                     r.execution_state = S::Pending; // SYNC-1
                 }
                 r.transitions += 1;
+                r.updated_at = now;
                 self.ok(*run)
             }
             Op::SetIngestion {
@@ -1009,15 +1150,25 @@ impl Model {
                 let r = &mut self.runs[*run];
                 r.uploads[*upload] = *status;
                 r.transitions += 1;
+                r.updated_at = now;
                 let unsettled = r.uploads.iter().any(|u| !u.is_settled());
                 let failed = r.uploads.contains(&Ingestion::Failed);
                 match r.execution_state {
                     S::NotStarted if unsettled => r.execution_state = S::Pending, // SYNC-1
                     S::Pending if unsettled => {}
                     S::Pending if failed && r.auto_start => {
-                        // SYNC-3 with auto-start: failed, never started.
+                        // SYNC-3 with auto-start: failed, never started; the error names the
+                        // first upload (in name = addition order) that failed.
+                        let k = r
+                            .uploads
+                            .iter()
+                            .position(|u| *u == Ingestion::Failed)
+                            .unwrap_or_default();
                         r.execution_state = S::Failed;
+                        r.completed_at = Some(now);
                         r.error = Some(FailReason::UploadFailed);
+                        r.error_text =
+                            Some(format!("Upload \"{}\" failed to ingest", upload_name(k)));
                     }
                     S::Pending if failed => r.execution_state = S::NotStarted, // SYNC-3
                     S::Pending if r.auto_start => {
