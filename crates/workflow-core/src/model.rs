@@ -703,6 +703,42 @@ impl OutboxMessage {
             OutboxMessage::Cancel(c) => c.key,
         }
     }
+
+    /// The message's id: the same on every redelivery, and different for every message ever
+    /// queued (a run has at most one dispatch and one cancel per attempt). Runners deduplicate
+    /// by it: Temporal's request id, a webhook's `webhook-id`.
+    pub fn message_id(&self) -> Uuid {
+        let (kind, key) = match self {
+            OutboxMessage::Dispatch(d) => ("dispatch", d.key),
+            OutboxMessage::Cancel(c) => ("cancel", c.key),
+        };
+        key.message_id(kind)
+    }
+}
+
+impl DispatchKey {
+    /// The id of this attempt's message of `kind` (`dispatch` or `cancel`): a v5 UUID of the run
+    /// id and `kind/attempt`.
+    pub fn message_id(&self, kind: &str) -> Uuid {
+        Uuid::new_v5(
+            &self.run_id.0,
+            format!("{kind}/{}", self.attempt).as_bytes(),
+        )
+    }
+}
+
+impl Dispatch {
+    /// [`OutboxMessage::message_id`] of this dispatch.
+    pub fn message_id(&self) -> Uuid {
+        self.key.message_id("dispatch")
+    }
+}
+
+impl Cancel {
+    /// [`OutboxMessage::message_id`] of this cancel.
+    pub fn message_id(&self) -> Uuid {
+        self.key.message_id("cancel")
+    }
 }
 
 /// A queued outbox message and its store-assigned sequence number.
