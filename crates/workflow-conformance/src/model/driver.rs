@@ -47,13 +47,14 @@ pub struct StoreState {
     pub folders: Vec<Vec<workflow_core::PathPart>>,
 }
 
-/// Why an engine run failed, from its error text.
+/// Why an engine run failed, from its typed failure kind (never from its error text).
 fn fail_reason(run: &workflow_core::Run) -> Option<FailReason> {
-    run.error.as_deref().map(|e| match e {
-        workflow_core::rules::STOPPED_BY_USER => FailReason::Stopped,
-        workflow_core::rules::TIMED_OUT => FailReason::TimedOut,
-        e if e.starts_with("Upload ") => FailReason::UploadFailed,
-        _ => FailReason::Callback,
+    use workflow_core::FailureKind;
+    run.failure.map(|k| match k {
+        FailureKind::Stopped => FailReason::Stopped,
+        FailureKind::TimedOut => FailReason::TimedOut,
+        FailureKind::UploadFailed => FailReason::UploadFailed,
+        FailureKind::Reported => FailReason::Callback,
     })
 }
 
