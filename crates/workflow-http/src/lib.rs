@@ -8,11 +8,17 @@
 //!
 //! ## Design
 //!
-//! * This crate holds no lifecycle rule. A handler parses (the extractors of [`extract`], whose
-//!   every rejection is a SPEC error), authenticates, calls the synchronous
-//!   [`workflow_core::Engine`] and renders ([`wire`]). Authentication, the engine call and the
-//!   rendering (which reads the store) run together in ONE `tokio::task::spawn_blocking` per
-//!   request, so the async runtime never blocks on the store.
+//! * This crate holds no lifecycle rule: every operation is ONE engine call, which checks,
+//!   decides and commits atomically (creating a definition without an instruction included: the
+//!   engine makes the empty `instruction.md` in the same catalog write). A handler parses (the
+//!   extractors and parsers of [`extract`], whose every rejection is a SPEC error),
+//!   authenticates, makes that call on the synchronous [`workflow_core::Engine`] and renders
+//!   ([`wire`]). The HTTP layer's own checks are about its surface, not the lifecycle: the
+//!   ingestion-status endpoint (a host call, `Engine::set_upload_ingestion`, which takes no
+//!   actor) needs an OWNER/ADMIN key, and the `owner_id` list filter accepts only the caller's
+//!   own id (it becomes the engine's `mine`). Authentication, the engine call and the rendering
+//!   (which reads the store) run together in ONE `tokio::task::spawn_blocking` per request, so
+//!   the async runtime never blocks on the store.
 //! * Credentials: `Authorization: Bearer <api key>` or the `ks_uat` cookie; the key is looked up
 //!   with [`workflow_core::Store::user_by_api_key`] and the user becomes the
 //!   [`workflow_core::Actor`]. A runner acts *assumed* (SPEC section 1) by sending the run

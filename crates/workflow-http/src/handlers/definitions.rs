@@ -9,11 +9,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use uuid::Uuid;
-use workflow_core::{DefinitionId, NewDefinition, PathPartId, PathPartKind, Store};
+use workflow_core::{DefinitionId, NewDefinition, PathPartId, Store};
 
 /// Create a workflow definition: 201 and `Location`. Without an instruction, an empty
-/// `instruction.md` DOCUMENT is created under the definition (as the Knowledge Stack API does).
+/// `instruction.md` DOCUMENT is created under the definition (as the Knowledge Stack API does):
+/// the engine does it in the same atomic catalog write (`create_empty_instruction`).
 #[utoipa::path(post, path = "/v1/workflow-definitions", tag = "workflow-definitions",
     request_body = CreateWorkflowDefinitionRequest,
     responses((status = 201, body = WorkflowDefinitionResponse, headers(("Location" = String))),
@@ -26,7 +26,7 @@ pub(crate) async fn create_definition<S: Store + 'static>(
 ) -> ApiResult<Response> {
     let def = call(&state, creds, move |engine, caller| {
         let actor = &caller.actor;
-        let mut new = NewDefinition {
+        let new = NewDefinition {
             id: None,
             parent_id: PathPartId(body.parent_path_part_id),
             name: body.name,
@@ -42,21 +42,9 @@ pub(crate) async fn create_definition<S: Store + 'static>(
                 .map(PathPartId)
                 .collect(),
             selected_skill_ids: body.selected_skill_ids.unwrap_or_default(),
-            create_empty_instruction: false,
+            create_empty_instruction: true,
         };
-        let mut def = engine.create_definition(actor, new.clone())?;
-        if def.instruction_id.is_none() {
-            let doc = engine.put_part(
-                def.tenant_id,
-                PathPartId(Uuid::new_v5(&def.id.0, b"instruction.md")),
-                PathPartKind::Document,
-                "instruction.md",
-                Some(def.id.into()),
-            )?;
-            new.id = Some(def.id);
-            new.instruction_id = Some(doc.id);
-            def = engine.create_definition(actor, new)?;
-        }
+        let def = engine.create_definition(actor, new)?;
         Ok(Renderer::new(engine, caller).definition_response(&def, false)?)
     })
     .await?;

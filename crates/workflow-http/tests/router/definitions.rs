@@ -26,6 +26,20 @@ async fn definitions_create_and_get() {
         a.body["instruction_path_part_id"],
         "00000000-0000-0000-0000-000000000000"
     );
+    // The instruction is an empty `instruction.md` DOCUMENT under the definition.
+    let tenant = w.fixture.tenants[0].id;
+    let instruction = a.body["instruction_path_part_id"].as_str().unwrap();
+    let part = w
+        .store
+        .path_part(tenant, PathPartId(instruction.parse().unwrap()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(part.kind, PathPartKind::Document);
+    assert_eq!(part.name, "instruction.md");
+    assert_eq!(
+        part.parent_id.map(|p| p.0.to_string()),
+        a.body["path_part_id"].as_str().map(str::to_owned)
+    );
     for k in [
         "id",
         "path_part_id",
