@@ -4,7 +4,7 @@ use super::*;
 
 // ================================================================================== users
 
-/// A user with absolute grant paths is written as it is; a relative grant path is refused.
+/// FIX-1: a user with absolute grant paths is written as it is; a relative grant path is refused.
 #[test]
 fn decide_user_writes_the_user_and_checks_grant_paths() {
     let user = User {
@@ -42,7 +42,7 @@ fn eng() -> PathPart {
     part(ENG, PathPartKind::Folder, "/shared/eng", Some(100))
 }
 
-/// A part under a parent gets the parent's path + its name and `now` as creation time; a root
+/// FIX-1: a part under a parent gets the parent's path + its name and `now` as creation time; a root
 /// gets `/name`; a re-write keeps the stored creation time.
 #[test]
 fn decide_part_paths_and_creation_time() {
@@ -96,7 +96,7 @@ fn decide_part_paths_and_creation_time() {
     assert_eq!(again, d, "a re-write keeps created_at: the same writes");
 }
 
-/// Folders, documents, connectors and skills are made here; versions, definitions and run
+/// FIX-1, CREATE-4: folders, documents, connectors and skills are made here; versions, definitions and run
 /// folders by their own calls (`unprocessable_entity`); names follow CREATE-4.
 #[test]
 fn decide_part_kinds_and_names() {
@@ -183,7 +183,7 @@ fn decide_version_activates_only_when_active() {
     );
 }
 
-/// A version belongs to a DOCUMENT; anything else is `not_found` as a document.
+/// FIX-1: a version belongs to a DOCUMENT; anything else is `not_found` as a document.
 #[test]
 fn decide_version_needs_a_document() {
     assert_eq!(
@@ -236,7 +236,7 @@ fn define(
     decide_definition(&w.ctx(), cmd, DefinitionId(uid(NEW_DEF)), facts)
 }
 
-/// A new definition: its WORKFLOW_DEFINITION part under the folder, its `runs/` folder (id
+/// FIX-1, DEF-5: a new definition: its WORKFLOW_DEFINITION part under the folder, its `runs/` folder (id
 /// v5(id, "runs")), an empty `instruction.md` DOCUMENT (id v5(id, "instruction.md")) when asked,
 /// then the definition itself (default 1800 s, owned by the creator, created now), in one batch.
 #[test]
@@ -305,7 +305,7 @@ fn decide_definition_writes_parts_and_the_definition() {
     );
 }
 
-/// An instruction named by id is used as it is (no `instruction.md` made); without one and
+/// FIX-1, SNAP-1: an instruction named by id is used as it is (no `instruction.md` made); without one and
 /// without `create_empty_instruction` the definition has no instruction.
 #[test]
 fn decide_definition_instruction_choices() {
@@ -349,7 +349,7 @@ fn decide_definition_instruction_choices() {
     );
 }
 
-/// OWNER/ADMIN or a read-write grant on the folder may define; a read grant is `forbidden`; a
+/// DEF-2, VIS-1: OWNER/ADMIN or a read-write grant on the folder may define; a read grant is `forbidden`; a
 /// folder the actor cannot read (or that does not exist, or is another tenant's) is `not_found`;
 /// the parent must be a FOLDER.
 #[test]
@@ -385,7 +385,7 @@ fn decide_definition_permission() {
     );
 }
 
-/// Another child of the folder with the same name is `conflict`; the definition's own part
+/// CREATE-4 (for definitions): another child of the folder with the same name is `conflict`; the definition's own part
 /// (a replacement) is not a clash.
 #[test]
 fn decide_definition_name_clash() {
@@ -417,7 +417,7 @@ fn decide_definition_name_clash() {
     );
 }
 
-/// `max_run_duration_seconds` is 60..=7200, 1800 when absent.
+/// SPEC section 1 (Definition): `max_run_duration_seconds` is 60..=7200, 1800 when absent.
 #[test]
 fn decide_definition_max_duration_bounds() {
     let owner = who("owner");

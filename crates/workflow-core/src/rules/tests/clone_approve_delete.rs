@@ -471,3 +471,25 @@ fn thread_1_busy_only_while_in_progress() {
         );
     }
 }
+
+/// APPROVE-2, APPROVE-3: the outputs are read only for a COMPLETED run, the only state that
+/// can be approved.
+#[test]
+fn approve_needs_outputs_only_when_completed() {
+    for run in [
+        completed(true, ApprovalState::Pending),
+        completed(true, ApprovalState::Approved),
+        completed(false, ApprovalState::NotRequired),
+    ] {
+        assert!(approve_needs_outputs(&run));
+    }
+    for run in [
+        pending(),
+        draft(),
+        running(true),
+        failed_after_start(),
+        failed_never_started(),
+    ] {
+        assert!(!approve_needs_outputs(&run), "{}", run.execution_state);
+    }
+}

@@ -617,3 +617,120 @@ fn update_refusals_and_their_order() {
         ErrorCode::UnprocessableEntity
     );
 }
+
+/// UPDATE-5, CREATE-5: 200 ids is the limit, not past it: Create and Update accept exactly 200
+/// (and refuse 201, above).
+#[test]
+fn update_5_two_hundred_ids_are_accepted() {
+    let parts: Vec<PathPart> = (0..200)
+        .map(|n| {
+            part(
+                1000 + n,
+                PathPartKind::Folder,
+                &format!("/shared/eng/f{n}"),
+                Some(ENG),
+            )
+        })
+        .collect();
+    let ids: Vec<PathPartId> = parts.iter().map(|p| p.id).collect();
+    let scope: Vec<Resolved> = parts.iter().map(resolved).collect();
+    let t = who("triggerer");
+    let cmd = UpdateRun {
+        input_scope: Some(ids.clone()),
+        ..UpdateRun::default()
+    };
+    let facts = UpdateFacts {
+        scope: Some(scope.clone()),
+        ..UpdateFacts::default()
+    };
+    let (tr, ()) =
+        change(decide_update(&t.ctx(), &draft(), &definition(true), &cmd, &facts).unwrap());
+    assert_eq!(tr.next().unwrap().input_scope, ids);
+    let create = CreateRun {
+        input_scope: ids.clone(),
+        ..CreateRun::default()
+    };
+    let (_, run) = change(
+        decide_create(
+            &t.ctx(),
+            &definition(true),
+            &create,
+            &create_facts(scope.clone()),
+            fresh_ids(),
+            &[],
+        )
+        .unwrap(),
+    );
+    assert_eq!(run.input_scope, ids);
+    // validate_scope on its own: 200 resolved entries pass, 201 do not.
+    assert_eq!(validate_scope(&t.ctx(), &scope).unwrap(), ids);
+    let mut over = scope;
+    over.push(resolved(&eng_folder()));
+    assert_eq!(
+        code(validate_scope(&t.ctx(), &over)),
+        ErrorCode::UnprocessableEntity
+    );
+}
+
+/// UPDATE-1, UPDATE-2, UPDATE-4, VIS-2: what Update needs read is decided after its refusals:
+/// the rename facts only for a real rename.
+#[test]
+fn update_needs_rename_facts_only_for_a_new_name() {
+    let def = definition(true);
+    let needs = |cmd: &UpdateRun| update_needs(&who("triggerer").ctx(), &draft(), &def, cmd);
+    assert_eq!(needs(&rename("r2")).unwrap(), UpdateNeeds { rename: true });
+    assert_eq!(needs(&rename("r1")).unwrap(), UpdateNeeds { rename: false });
+    let arm = UpdateRun {
+        auto_start: Some(true),
+        ..UpdateRun::default()
+    };
+    assert_eq!(needs(&arm).unwrap(), UpdateNeeds { rename: false });
+    assert_eq!(
+        code(update_needs(
+            &who("user_read").ctx(),
+            &running(true),
+            &def,
+            &rename("r2")
+        )),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        code(update_needs(
+            &who("owner").ctx(),
+            &running(true),
+            &def,
+            &rename("r2")
+        )),
+        ErrorCode::Conflict
+    );
+}
+
+/// CREATE-3: the engine draws two ids per upload; too few is a bug of ours (`internal_error`),
+/// never a half-made run.
+#[test]
+fn create_with_too_few_upload_ids_is_internal() {
+    let cmd = CreateRun {
+        uploads: vec![
+            NewUpload {
+                name: "a.txt".into(),
+                ingestion: Ingestion::Completed,
+            },
+            NewUpload {
+                name: "b.txt".into(),
+                ingestion: Ingestion::Completed,
+            },
+        ],
+        ..CreateRun::default()
+    };
+    assert_eq!(
+        code(decide_create(
+            &who("owner").ctx(),
+            &definition(true),
+            &cmd,
+            &create_facts(vec![]),
+            fresh_ids(),
+            &[(uid(600), uid(601))],
+        )),
+        ErrorCode::InternalError
+    );
+}

@@ -419,3 +419,68 @@ fn start_8_vanished_or_unreadable_reference_refuses() {
         ErrorCode::Conflict
     );
 }
+
+/// START-2..5, VIS-2: the facts are read only for a NOT_STARTED run, after the permission check
+/// (an IN_PROGRESS run answers START-2 without them; other states are refused without them).
+#[test]
+fn start_needs_facts_only_for_a_draft() {
+    let def = definition(true);
+    let cmd = StartRun::default();
+    let needs = |w: &str, run: &Run| start_needs_facts(&who(w).ctx(), run, &def, &cmd);
+    assert!(needs("triggerer", &draft()).unwrap());
+    for run in [
+        pending(),
+        running(true),
+        completed(true, ApprovalState::Pending),
+        failed_after_start(),
+    ] {
+        assert!(!needs("owner", &run).unwrap(), "{}", run.execution_state);
+        assert_eq!(code(needs("user_read", &run)), ErrorCode::Forbidden);
+    }
+    assert_eq!(code(needs("user_no_grant", &draft())), ErrorCode::NotFound);
+}
+
+/// SNAP-2, SNAP-4: only referencable kinds are pinned: a common file of another kind (a SKILL,
+/// a run folder) is excluded as UNRESOLVABLE; such a scope reference cannot be pinned
+/// (`conflict`, START-8).
+#[test]
+fn snap_4_unreferencable_kinds_are_unresolvable() {
+    let skill = part(185, PathPartKind::Skill, "/shared/eng/skill", Some(ENG));
+    let run_part = part(186, PathPartKind::WorkflowRun, RUN_PATH, Some(RUNS));
+    let facts = StartFacts {
+        common: vec![resolved(&skill), resolved(&run_part)],
+        ..StartFacts::default()
+    };
+    let d = decide_start(
+        &who("owner").ctx(),
+        &draft(),
+        &definition(true),
+        &StartRun::default(),
+        &facts,
+        uid(THREAD),
+    )
+    .unwrap();
+    let snap = change(d).0.next().unwrap().snapshot.clone().unwrap();
+    assert_eq!(snap.inputs, vec![]);
+    assert_eq!(
+        snap.excluded_common_files,
+        vec![
+            ExcludedCommonFile {
+                path_part_id: pid(185),
+                reason: ExclusionReason::Unresolvable,
+            },
+            ExcludedCommonFile {
+                path_part_id: pid(186),
+                reason: ExclusionReason::Unresolvable,
+            },
+        ]
+    );
+    let in_scope = StartFacts {
+        scope: vec![resolved(&skill)],
+        ..StartFacts::default()
+    };
+    assert_eq!(
+        start_code("owner", &draft(), &definition(true), &in_scope),
+        ErrorCode::Conflict
+    );
+}

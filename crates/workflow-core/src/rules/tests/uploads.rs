@@ -415,6 +415,29 @@ fn sync_1_unsettled_upload_makes_a_draft_pending() {
     assert_eq!(d, Decision::write(t, ()));
 }
 
+/// SYNC-1, SYNC-3: a NOT_STARTED run whose upload moves between settled statuses (completed →
+/// failed) stays NOT_STARTED, auto-start or not: only an unsettled upload makes it PENDING, and
+/// a draft is never failed by ingestion (Start refuses it instead, START-4).
+#[test]
+fn sync_1_settled_change_keeps_a_draft_not_started() {
+    for auto_start in [false, true] {
+        let run = Run {
+            auto_start,
+            ..draft()
+        };
+        let facts = ingestion_facts(Ingestion::Completed, Some(who("triggerer").user()));
+        let d = ingest(&run, &definition(true), Ingestion::Failed, &facts);
+        let next = Run {
+            version: 2,
+            updated_at: now(),
+            ..run.clone()
+        };
+        let mut t = put(next, Event::IngestionChanged);
+        t.catalog = vec![version_write(Ingestion::Failed)];
+        assert_eq!(d, Decision::write(t, ()));
+    }
+}
+
 /// SYNC-4: on IN_PROGRESS or terminal runs the state, attempt and every other field stay; only
 /// the version's status is recorded (with a history record of the change).
 #[test]
