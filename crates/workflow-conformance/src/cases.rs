@@ -291,22 +291,48 @@ pub fn outbox_written_with_its_transition<S: Store>(store: S) {
     );
 }
 
-/// Requirement 6 and CONC-5: a failing dispatcher leaves messages queued; they are delivered
-/// once it recovers; marking twice is harmless.
+/// Requirement 6, CONC-5, DISP-4: a failing dispatcher leaves the message queued with its
+/// attempts, last error and next try recorded; it is not offered again before its backoff
+/// (which doubles, with jitter in its upper half); once the runner recovers it is delivered;
+/// recording on a delivered or unknown entry changes nothing.
 pub fn outbox_delivered_at_least_once_after_failures<S: Store>(store: S) {
     let w = World::new(store);
+    let policy = w.engine.config().relay.clone();
     w.dispatcher.set_failing(true);
-    let run = w.running();
-    let report = w.engine.relay_outbox().unwrap();
-    assert_eq!(report.delivered, 0);
-    assert!(report.failed >= 1);
+    let run = w.running(); // the commit's inline relay tries once
     let pending = w.engine.store().outbox_pending(100).unwrap();
     assert_eq!(pending.len(), 1);
+    let first = &pending[0];
+    assert_eq!(first.attempts, 1, "the failed try is recorded: {first:?}");
+    assert_eq!(first.last_error.as_deref(), Some("runner unreachable"));
+    assert_eq!(first.first_failed_at, Some(w.engine.now()));
+    let wait = first.next_try_at.unwrap() - w.engine.now();
     assert!(
-        pending[0].attempts >= 2,
-        "each failed try is recorded: {pending:?}"
+        wait >= policy.backoff_base / 2 && wait <= policy.backoff_base,
+        "first backoff {wait} within [base/2, base]"
+    );
+    // Not due yet: a pass does nothing.
+    assert_eq!(w.engine.relay_outbox().unwrap(), RelayReport::default());
+    assert!(w
+        .engine
+        .store()
+        .outbox_due(w.engine.now(), 100)
+        .unwrap()
+        .is_empty());
+    // Due: tried again, and the backoff doubles.
+    w.clock.set(first.next_try_at.unwrap());
+    let report = w.engine.relay_outbox().unwrap();
+    assert_eq!((report.delivered, report.failed, report.dead), (0, 1, 0));
+    let second = w.engine.store().outbox_pending(100).unwrap().remove(0);
+    assert_eq!(second.attempts, 2);
+    assert_eq!(second.first_failed_at, first.first_failed_at);
+    let wait = second.next_try_at.unwrap() - w.engine.now();
+    assert!(
+        wait >= policy.backoff_base && wait <= policy.backoff_base * 2,
+        "second backoff {wait} within [base, 2 base]"
     );
     w.dispatcher.set_failing(false);
+    w.clock.set(second.next_try_at.unwrap());
     let report = w.engine.relay_outbox().unwrap();
     assert_eq!(report.delivered, 1);
     assert_eq!(
@@ -317,21 +343,200 @@ pub fn outbox_delivered_at_least_once_after_failures<S: Store>(store: S) {
         }]
     );
     assert!(w.engine.store().outbox_pending(100).unwrap().is_empty());
+    let done = w.engine.store().outbox_for_run(w.tenant, run.id).unwrap();
+    for outcome in [
+        Delivery::Delivered,
+        Delivery::Dead {
+            error: "late".into(),
+        },
+    ] {
+        w.engine
+            .store()
+            .outbox_record_attempt(done[0].seq, w.engine.now(), &outcome)
+            .unwrap();
+    }
     w.engine
         .store()
-        .outbox_record_attempt(pending[0].seq, true)
-        .unwrap();
-    w.engine
-        .store()
-        .outbox_record_attempt(u64::MAX, true)
+        .outbox_record_attempt(u64::MAX, w.engine.now(), &Delivery::Delivered)
         .unwrap();
     let all = w.engine.store().outbox_for_run(w.tenant, run.id).unwrap();
-    assert!(all[0].delivered);
+    assert_eq!(all, done, "a delivered entry never changes again");
+    assert!(all[0].delivered && !all[0].dead && all[0].attempts == 3);
     // The run itself was never touched by the dispatcher's failures.
     assert_eq!(
         w.engine.get_run(&w.owner, run.id).unwrap().execution_state,
         ExecutionState::InProgress
     );
+}
+
+/// Requirement 6: a run's messages are offered in order: its cancel waits while its dispatch
+/// waits for a backoff, and other runs' messages go meanwhile.
+pub fn outbox_due_keeps_each_runs_order<S: Store>(store: S) {
+    let w = World::new(store);
+    w.dispatcher.set_failing(true);
+    let a = w.running();
+    w.engine.stop_run(&w.owner, a.id).unwrap();
+    w.dispatcher.set_failing(false);
+    let b = w.running();
+    let due = w.engine.store().outbox_due(w.engine.now(), 100).unwrap();
+    assert!(
+        due.iter().all(|e| e.message.key().run_id != a.id),
+        "a's cancel must wait behind its dispatch: {due:?}"
+    );
+    assert_eq!(w.dispatcher.dispatch_keys().len(), 1, "b was delivered");
+    assert_eq!(w.dispatcher.dispatch_keys()[0].run_id, b.id);
+    let later = w.engine.store().outbox_pending(100).unwrap()[0]
+        .next_try_at
+        .unwrap();
+    w.clock.set(later);
+    let due = w.engine.store().outbox_due(w.engine.now(), 100).unwrap();
+    assert_eq!(due.len(), 1);
+    assert!(matches!(due[0].message, OutboxMessage::Dispatch(ref d) if d.key.run_id == a.id));
+    w.engine.relay_outbox().unwrap();
+    assert_eq!(w.dispatcher.cancel_keys().len(), 1, "then the cancel");
+    assert!(w.engine.store().outbox_pending(100).unwrap().is_empty());
+}
+
+/// DISP-5: a permanent refusal dead-letters the dispatch at once and fails its attempt through
+/// an ordinary transition recorded as the system's; a late callback of that attempt answers
+/// `already_terminal`.
+pub fn outbox_permanent_refusal_dead_letters_the_attempt<S: Store>(store: S) {
+    let w = World::new(store);
+    w.dispatcher.set_failing(true);
+    w.dispatcher.set_permanent(true);
+    let run = w.running();
+    let after = w.engine.get_run(&w.owner, run.id).unwrap();
+    assert_eq!(after.execution_state, ExecutionState::Failed);
+    assert_eq!(after.failure, Some(FailureKind::DispatchFailed));
+    assert_eq!(
+        after.error.as_deref(),
+        Some("Dispatch failed: permanent: runner refused")
+    );
+    let last = w.history(run.id).pop().unwrap();
+    assert_eq!(last.actor, ActorStamp::SYSTEM);
+    assert_eq!(last.event, Event::Failed);
+    assert_eq!(
+        (last.from, last.to),
+        (
+            Some(ExecutionState::InProgress),
+            Some(ExecutionState::Failed)
+        )
+    );
+    w.assert_history_gapless(run.id);
+    let entries = w.engine.store().outbox_for_run(w.tenant, run.id).unwrap();
+    assert!(entries[0].dead && !entries[0].delivered, "{entries:?}");
+    assert!(w.engine.store().outbox_pending(100).unwrap().is_empty());
+    let cb = w
+        .engine
+        .callback(
+            &w.triggerer.clone().assumed(),
+            run.id,
+            Callback {
+                status: CallbackStatus::Completed,
+                error: None,
+                attempt: Some(1),
+            },
+        )
+        .unwrap();
+    assert_eq!(cb.outcome, CallbackOutcome::AlreadyTerminal);
+    // The run can be retried: a new attempt, a new dispatch.
+    w.dispatcher.set_failing(false);
+    let again = w.engine.retry_run(&w.owner, run.id).unwrap();
+    assert_eq!(again.attempt, 2);
+    assert_eq!(w.dispatcher.dispatch_keys().len(), 1);
+}
+
+/// DISP-5: a transiently failing dispatch is dead-lettered only after both the policy's tries and
+/// its time; an undeliverable cancel is dead-lettered without changing the run.
+pub fn outbox_dead_after_tries_and_time<S: Store>(store: S) {
+    let config = EngineConfig {
+        relay: rules::RelayPolicy {
+            backoff_base: chrono::Duration::seconds(1),
+            backoff_cap: chrono::Duration::seconds(4),
+            max_tries: 3,
+            dead_after: chrono::Duration::seconds(60),
+        },
+        ..EngineConfig::default()
+    };
+    let w = World::with_config(store, config);
+    w.dispatcher.set_failing(true);
+    let run = w.running();
+    let entry =
+        |w: &World<S>| w.engine.store().outbox_for_run(w.tenant, run.id).unwrap()[0].clone();
+    let mut tries = 1;
+    while !entry(&w).dead {
+        assert!(tries < 100, "never dead-lettered");
+        w.clock.set(entry(&w).next_try_at.unwrap());
+        w.engine.relay_outbox().unwrap();
+        tries += 1;
+        let e = entry(&w);
+        let failing_for = w.engine.now() - e.first_failed_at.unwrap();
+        if e.dead {
+            assert!(
+                tries >= 3 && failing_for >= chrono::Duration::seconds(60),
+                "{tries} {failing_for}"
+            );
+        } else {
+            assert!(tries < 3 || failing_for < chrono::Duration::seconds(60));
+        }
+    }
+    let failed = w.engine.get_run(&w.owner, run.id).unwrap();
+    assert_eq!(failed.failure, Some(FailureKind::DispatchFailed));
+    assert!(failed.error.unwrap().contains("gave up after"));
+
+    // A cancel nobody can deliver: dead, and the run stays as it is.
+    let other = w.running();
+    w.engine.stop_run(&w.owner, other.id).unwrap();
+    w.dispatcher.set_permanent(true);
+    for _ in 0..100 {
+        let pending = w.engine.store().outbox_pending(100).unwrap();
+        let Some(e) = pending.iter().find(|e| e.message.key().run_id == other.id) else {
+            break;
+        };
+        w.clock.set(e.next_try_at.unwrap_or(w.engine.now()));
+        w.engine.relay_outbox().unwrap();
+    }
+    let entries = w.engine.store().outbox_for_run(w.tenant, other.id).unwrap();
+    let cancel = entries
+        .iter()
+        .find(|e| matches!(e.message, OutboxMessage::Cancel(_)))
+        .unwrap();
+    assert!(cancel.dead, "{entries:?}");
+    let stopped = w.engine.get_run(&w.owner, other.id).unwrap();
+    assert_eq!(stopped.failure, Some(FailureKind::Stopped));
+    assert_eq!(stopped.error.as_deref(), Some("Stopped by user"));
+}
+
+/// DISP-4, DISP-6: a slow runner holds up only its own run: while one delivery hangs, the
+/// relay's other workers deliver the other runs' messages.
+pub fn outbox_slow_message_does_not_block_others<S: Store + 'static>(store: S) {
+    let config = EngineConfig {
+        relay_after_commit: false,
+        relay_parallelism: 2,
+        ..EngineConfig::default()
+    };
+    let w = World::with_config(store, config);
+    let slow = w.running();
+    w.dispatcher.hold(slow.id);
+    std::thread::scope(|s| {
+        let pass = s.spawn(|| w.engine.relay_outbox().unwrap());
+        assert!(w.dispatcher.wait_until_held(), "the slow delivery started");
+        let fast: Vec<RunId> = (0..3).map(|_| w.running().id).collect();
+        // Another pass delivers the others while the slow one hangs.
+        let report = w.engine.relay_outbox().unwrap();
+        assert_eq!(report.delivered, 3);
+        let keys: Vec<RunId> = w
+            .dispatcher
+            .dispatch_keys()
+            .iter()
+            .map(|k| k.run_id)
+            .collect();
+        assert_eq!(keys, fast, "all but the slow run delivered, in order");
+        w.dispatcher.release();
+        let first = pass.join().unwrap();
+        assert_eq!(first.delivered, 1);
+    });
+    assert!(w.engine.store().outbox_pending(100).unwrap().is_empty());
 }
 
 /// Requirement 6: pending entries come in `seq` order.

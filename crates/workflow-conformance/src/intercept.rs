@@ -42,6 +42,8 @@ pub enum Call<'a> {
     History,
     /// `outbox_pending`.
     OutboxPending,
+    /// `outbox_due`.
+    OutboxDue,
     /// `outbox_record_attempt`.
     OutboxRecordAttempt,
     /// `outbox_for_run`.
@@ -111,7 +113,8 @@ impl<S: Store, I: Interceptor<S>> Store for Intercepted<S, I> {
         expired_runs(now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> => Call::ExpiredRuns;
         history(tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>> => Call::History;
         outbox_pending(limit: u32) -> StoreResult<Vec<OutboxEntry>> => Call::OutboxPending;
-        outbox_record_attempt(seq: u64, delivered: bool) -> StoreResult<()> => Call::OutboxRecordAttempt;
+        outbox_due(now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxEntry>> => Call::OutboxDue;
+        outbox_record_attempt(seq: u64, at: Timestamp, outcome: &Delivery) -> StoreResult<()> => Call::OutboxRecordAttempt;
         outbox_for_run(tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> => Call::OutboxForRun;
     }
 

@@ -13,8 +13,14 @@ pub struct CapturingDispatcher {
     pub dispatches: Mutex<Vec<Dispatch>>,
     /// Cancels received, in order.
     pub cancels: Mutex<Vec<Cancel>>,
-    /// While true, every call fails.
+    /// While true, every call fails (transiently, unless `permanent`).
     pub failing: std::sync::atomic::AtomicBool,
+    /// Failures are permanent refusals (DISP-5) rather than transient.
+    pub permanent: std::sync::atomic::AtomicBool,
+    /// A held run (a slow runner) and how many of its deliveries wait at the gate.
+    hold: Mutex<(Option<RunId>, usize)>,
+    /// Signalled on release and when a held delivery starts waiting.
+    gate: std::sync::Condvar,
 }
 
 impl CapturingDispatcher {
@@ -40,11 +46,48 @@ impl CapturingDispatcher {
     pub fn set_failing(&self, f: bool) {
         self.failing.store(f, std::sync::atomic::Ordering::SeqCst);
     }
-    fn check(&self) -> Result<(), DispatchError> {
+    /// Make failures permanent refusals (`retryable: false`) or transient again.
+    pub fn set_permanent(&self, p: bool) {
+        self.permanent.store(p, std::sync::atomic::Ordering::SeqCst);
+    }
+    /// Hold every delivery for `run` (a slow runner) until [`CapturingDispatcher::release`].
+    pub fn hold(&self, run: RunId) {
+        self.hold.lock().unwrap_or_else(|p| p.into_inner()).0 = Some(run);
+    }
+    /// Let held deliveries go.
+    pub fn release(&self) {
+        self.hold.lock().unwrap_or_else(|p| p.into_inner()).0 = None;
+        self.gate.notify_all();
+    }
+    /// Block until a held delivery is waiting at the gate (`false` after 10 s without one).
+    pub fn wait_until_held(&self) -> bool {
+        let h = self.hold.lock().unwrap_or_else(|p| p.into_inner());
+        let (h, _) = self
+            .gate
+            .wait_timeout_while(h, std::time::Duration::from_secs(10), |h| h.1 == 0)
+            .unwrap_or_else(|p| p.into_inner());
+        h.1 > 0
+    }
+    fn check(&self, run: RunId) -> Result<(), DispatchError> {
+        let mut h = self.hold.lock().unwrap_or_else(|p| p.into_inner());
+        if h.0 == Some(run) {
+            h.1 += 1;
+            self.gate.notify_all();
+            while h.0 == Some(run) {
+                h = self.gate.wait(h).unwrap_or_else(|p| p.into_inner());
+            }
+            h.1 -= 1;
+        }
+        drop(h);
         if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            let permanent = self.permanent.load(std::sync::atomic::Ordering::SeqCst);
             Err(DispatchError {
-                retryable: true,
-                message: "runner unreachable".into(),
+                retryable: !permanent,
+                message: if permanent {
+                    "runner refused".into()
+                } else {
+                    "runner unreachable".into()
+                },
             })
         } else {
             Ok(())
@@ -54,7 +97,7 @@ impl CapturingDispatcher {
 
 impl Dispatcher for CapturingDispatcher {
     fn dispatch(&self, m: &Dispatch) -> Result<(), DispatchError> {
-        self.check()?;
+        self.check(m.key.run_id)?;
         self.dispatches
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -62,7 +105,7 @@ impl Dispatcher for CapturingDispatcher {
         Ok(())
     }
     fn cancel(&self, m: &Cancel) -> Result<(), DispatchError> {
-        self.check()?;
+        self.check(m.key.run_id)?;
         self.cancels
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -195,9 +238,16 @@ impl<S: Store> World<S> {
     /// Populate `store`. Panics on failure: it is test scaffolding.
     #[allow(clippy::unwrap_used)]
     pub fn new(store: S) -> Self {
+        Self::with_config(store, EngineConfig::default())
+    }
+
+    /// [`World::new`] with an engine configured by `config`.
+    #[allow(clippy::unwrap_used)]
+    pub fn with_config(store: S, config: EngineConfig) -> Self {
         let clock = Arc::new(ManualClock::new(epoch()));
         let dispatcher = Arc::new(CapturingDispatcher::default());
         let engine = Engine::new(store)
+            .with_config(config)
             .with_clock(clock.clone())
             .with_dispatcher(dispatcher.clone())
             .with_ids(Arc::new(RandomIds));

@@ -322,6 +322,12 @@ impl Sim {
             .with_ids(Arc::new(SeqIds::new(seed)))
             .with_config(EngineConfig {
                 relay_after_commit,
+                // The simulated runner fails only transiently and the model knows no dead
+                // letters (the conformance cases cover DISP-5): retry for ever.
+                relay: workflow_core::rules::RelayPolicy {
+                    max_tries: u32::MAX,
+                    ..Default::default()
+                },
                 ..EngineConfig::default()
             });
         faults.on.store(true, Ordering::SeqCst);
@@ -705,6 +711,13 @@ impl Sim {
     fn drain(&mut self) -> Result<(), String> {
         self.faults.on.store(false, Ordering::SeqCst);
         for _ in 0..4 {
+            // Past every backoff (DISP-4), then a pass.
+            let pending = self.engine.store().outbox_pending(1000).unwrap();
+            if let Some(t) = pending.iter().filter_map(|e| e.next_try_at).max() {
+                if t > self.world.clock.now() {
+                    self.world.clock.set(t);
+                }
+            }
             self.engine.relay_outbox().map_err(|e| e.to_string())?;
         }
         let pending = self.engine.store().outbox_pending(1000).unwrap();

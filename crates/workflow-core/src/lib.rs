@@ -71,7 +71,9 @@ pub mod snapshot;
 mod store;
 
 pub use chrono;
-pub use engine::{is_terminal_event, CallbackResult, Engine, EngineConfig, ListRuns, RelayReport};
+pub use engine::{
+    is_terminal_event, CallbackResult, Engine, EngineConfig, ListRuns, RelayObserver, RelayReport,
+};
 pub use error::{Error, ErrorCode, Result, StoreError, StoreErrorKind};
 pub use fixture::{
     Fixture, FixtureDefinition, FixtureGrant, FixturePart, FixtureTenant, FixtureUser,
@@ -83,8 +85,8 @@ pub use rules::{
     Approve, Callback, CloneRun, CreateRun, NewDefinition, NewUpload, StartRun, UpdateRun,
 };
 pub use store::{
-    CatalogWrite, Clock, Commit, CommitOutcome, ConflictKind, DispatchError, Dispatcher, IdGen,
-    ManualClock, NoopDispatcher, RandomIds, RunQuery, RunWrite, SeqIds, Store, StoreResult,
+    CatalogWrite, Clock, Commit, CommitOutcome, ConflictKind, Delivery, DispatchError, Dispatcher,
+    IdGen, ManualClock, NoopDispatcher, RandomIds, RunQuery, RunWrite, SeqIds, Store, StoreResult,
     SystemClock, Visibility,
 };
 pub use uuid;

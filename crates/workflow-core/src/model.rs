@@ -172,6 +172,8 @@ wire_enum!(
         TimedOut = "TIMED_OUT",
         /// An upload failed to ingest while auto-start was armed (SYNC-3).
         UploadFailed = "UPLOAD_FAILED",
+        /// The attempt's dispatch could not be delivered (DISP-5).
+        DispatchFailed = "DISPATCH_FAILED",
     }
 );
 
@@ -752,6 +754,73 @@ pub struct OutboxEntry {
     pub attempts: u32,
     /// Whether the dispatcher accepted it.
     pub delivered: bool,
+    /// Dead-lettered: it will never be delivered (DISP-5).
+    #[serde(default)]
+    pub dead: bool,
+    /// The last failed attempt's error (DISP-4).
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Not offered again before this (backoff, DISP-4); `None`: due now.
+    #[serde(default)]
+    pub next_try_at: Option<Timestamp>,
+    /// When its first attempt failed.
+    #[serde(default)]
+    pub first_failed_at: Option<Timestamp>,
+}
+
+impl OutboxEntry {
+    /// A message queued now, never tried.
+    pub fn queued(seq: u64, message: OutboxMessage) -> Self {
+        OutboxEntry {
+            seq,
+            message,
+            attempts: 0,
+            delivered: false,
+            dead: false,
+            last_error: None,
+            next_try_at: None,
+            first_failed_at: None,
+        }
+    }
+
+    /// Not delivered and not dead-lettered.
+    pub fn is_pending(&self) -> bool {
+        !self.delivered && !self.dead
+    }
+
+    /// Pending and due at `now`.
+    pub fn is_due(&self, now: Timestamp) -> bool {
+        self.is_pending() && self.next_try_at.is_none_or(|t| t <= now)
+    }
+
+    /// This entry after one delivery attempt at `at` with `outcome`. A delivered or dead entry
+    /// never changes again.
+    pub fn after(&self, at: Timestamp, outcome: &crate::store::Delivery) -> OutboxEntry {
+        use crate::store::Delivery;
+        let mut e = self.clone();
+        if !self.is_pending() {
+            return e;
+        }
+        e.attempts += 1;
+        match outcome {
+            Delivery::Delivered => {
+                e.delivered = true;
+                e.next_try_at = None;
+            }
+            Delivery::Retry { error, next_try_at } => {
+                e.last_error = Some(error.clone());
+                e.next_try_at = Some(*next_try_at);
+                e.first_failed_at.get_or_insert(at);
+            }
+            Delivery::Dead { error } => {
+                e.dead = true;
+                e.last_error = Some(error.clone());
+                e.next_try_at = None;
+                e.first_failed_at.get_or_insert(at);
+            }
+        }
+        e
+    }
 }
 
 /// A page of runs (LIST-1).

@@ -152,6 +152,7 @@ pub fn validate_len(field: &str, value: Option<&str>, max: usize) -> Result<()> 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -91,6 +91,25 @@ pub enum CommitOutcome {
     Conflict(ConflictKind),
 }
 
+/// What became of one delivery attempt of an outbox message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// The dispatcher accepted it: it is never offered again.
+    Delivered,
+    /// It failed and is offered again from `next_try_at` (DISP-4).
+    Retry {
+        /// Why it failed.
+        error: String,
+        /// Not before this.
+        next_try_at: Timestamp,
+    },
+    /// It will never be delivered: dead-lettered, never offered again (DISP-5).
+    Dead {
+        /// Why.
+        error: String,
+    },
+}
+
 /// Who may appear in a listing (LIST-1 "only runs the actor can read").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Visibility {
@@ -145,9 +164,12 @@ pub struct RunQuery {
 /// 4. **Linearizable.** Commits on one run are serialized; a `load_run` after a committed
 ///    commit returns it (read-your-writes across threads and, for shared stores, processes).
 /// 5. **History.** Records of a run are returned in `seq` order; `seq` starts at 1 and has no gaps.
-/// 6. **Outbox.** Entries get increasing `seq`; `outbox_pending` returns undelivered entries in
-///    `seq` order; `outbox_record_attempt(seq, true)` is idempotent, and a delivered entry is
-///    never offered again.
+/// 6. **Outbox.** Entries get increasing `seq`; `outbox_pending` returns the pending
+///    (undelivered, not dead-lettered) entries in `seq` order; `outbox_due(now, ..)` those of
+///    them whose `next_try_at` is not after `now` **and** that have no earlier pending entry of
+///    the same run (a run's messages are delivered in order). `outbox_record_attempt` applies
+///    [`OutboxEntry::after`]: a delivered or dead entry never changes again and is never
+///    offered again; recording on an unknown `seq` is ignored.
 /// 7. **Tenant isolation.** Every read is scoped by tenant: another tenant's id is `None`.
 /// 8. **Errors.** An `Err` means nothing was written. `Unavailable` is for transient contention
 ///    (safe to retry); `Corrupt` for data that cannot be read; `Backend` for the rest.
@@ -208,10 +230,14 @@ pub trait Store: Send + Sync {
     // ---- history and outbox
     /// The history of a run (also after its deletion), in `seq` order.
     fn history(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>>;
-    /// Undelivered outbox entries in `seq` order, at most `limit`.
+    /// Pending (undelivered, not dead) outbox entries in `seq` order, at most `limit`.
     fn outbox_pending(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
-    /// Record a delivery attempt; `delivered` marks it done. Unknown `seq` is ignored.
-    fn outbox_record_attempt(&self, seq: u64, delivered: bool) -> StoreResult<()>;
+    /// Pending entries due at `now` and first in their run's queue, in `seq` order, at most
+    /// `limit` (requirement 6).
+    fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
+    /// Record one delivery attempt made at `at` (requirement 6). Unknown `seq` is ignored.
+    fn outbox_record_attempt(&self, seq: u64, at: Timestamp, outcome: &Delivery)
+        -> StoreResult<()>;
     /// All outbox entries of a run (delivered or not), in `seq` order.
     fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>>;
 }
@@ -220,8 +246,8 @@ pub trait Store: Send + Sync {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("dispatch failed (retryable: {retryable}): {message}")]
 pub struct DispatchError {
-    /// Whether the relay should try again later. A non-retryable failure is still recorded and
-    /// retried: the outbox never drops a message (CONC-5); the flag is for logs and metrics.
+    /// `true`: a transient failure, retried with backoff (DISP-4). `false`: a permanent
+    /// refusal; the message is dead-lettered at once (DISP-5).
     pub retryable: bool,
     /// Detail.
     pub message: String,
@@ -234,8 +260,12 @@ pub struct DispatchError {
 /// 1. Called only after the transition that queued the message has committed.
 /// 2. Must tolerate the same [`crate::DispatchKey`] more than once (at-least-once delivery):
 ///    recognise a redelivery by the key and do nothing new.
-/// 3. An `Err` never un-commits anything; the message stays queued and is offered again.
-/// 4. A cancel is best effort: a runner may already have finished.
+/// 3. An `Err` never un-commits anything. A retryable one leaves the message queued and it is
+///    offered again after a backoff (DISP-4); a permanent one (or one still failing after the
+///    relay's tries and time) dead-letters it (DISP-5).
+/// 4. A cancel is best effort: a runner may already have finished; cancelling an attempt that
+///    already finished or never arrived must succeed (DISP-3).
+/// 5. It may be called from several relay threads at once (for different runs).
 pub trait Dispatcher: Send + Sync {
     /// Start an attempt.
     fn dispatch(&self, message: &Dispatch) -> Result<(), DispatchError>;
@@ -416,8 +446,16 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn outbox_pending(&self, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
         (**self).outbox_pending(limit)
     }
-    fn outbox_record_attempt(&self, seq: u64, delivered: bool) -> StoreResult<()> {
-        (**self).outbox_record_attempt(seq, delivered)
+    fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        (**self).outbox_due(now, limit)
+    }
+    fn outbox_record_attempt(
+        &self,
+        seq: u64,
+        at: Timestamp,
+        outcome: &Delivery,
+    ) -> StoreResult<()> {
+        (**self).outbox_record_attempt(seq, at, outcome)
     }
     fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> {
         (**self).outbox_for_run(tenant, run)

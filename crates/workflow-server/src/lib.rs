@@ -74,5 +74,6 @@ pub mod runner;
 mod server;
 
 pub use server::{
-    demo_banner, load_fixture, parse_fixture, serve, shutdown_signal, Maintenance, DEMO_FIXTURE,
+    demo_banner, load_fixture, parse_fixture, serve, shutdown_signal, LogRelay, Maintenance,
+    RelayHost, RelayWorkers, DEMO_FIXTURE,
 };

@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use workflow_core::{Dispatcher, Engine, Fixture, Store};
+use workflow_core::{Dispatcher, Engine, EngineConfig, Fixture, Store};
 use workflow_http::HttpConfig;
 use workflow_server::runner::{channel, spawn_local_runner, LoggingDispatcher};
 use workflow_server::{
-    demo_banner, load_fixture, parse_fixture, serve, shutdown_signal, Maintenance, DEMO_FIXTURE,
+    demo_banner, load_fixture, parse_fixture, serve, shutdown_signal, LogRelay, Maintenance,
+    RelayWorkers, DEMO_FIXTURE,
 };
 
 /// Who executes dispatched attempts.
@@ -52,9 +53,15 @@ struct Args {
     /// Largest accepted request body, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     body_limit: usize,
-    /// Period of the outbox relay and deadline reaper, in milliseconds.
+    /// Period of the deadline reaper, and of the relay's sweep for messages queued by other
+    /// processes or past their backoff (commits of this process wake the relay at once), in
+    /// milliseconds.
     #[arg(long, default_value_t = 1000)]
     maintenance_ms: u64,
+    /// Outbox deliveries in flight at once: different runs are delivered in parallel, so one
+    /// slow runner holds up only its own runs (DISP-6).
+    #[arg(long, default_value_t = 4)]
+    relay_workers: usize,
 }
 
 fn main() -> std::process::ExitCode {
@@ -115,7 +122,18 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
         RunnerMode::Local => Arc::new(dispatcher),
         RunnerMode::None => Arc::new(LoggingDispatcher),
     };
-    let engine = Arc::new(Engine::new(store).with_dispatcher(dispatcher));
+    // DISP-6: no API call waits for a runner; the relay workers deliver in the background.
+    let config = EngineConfig {
+        relay_after_commit: false,
+        relay_parallelism: args.relay_workers.max(1),
+        ..EngineConfig::default()
+    };
+    let engine = Arc::new(
+        Engine::new(store)
+            .with_dispatcher(dispatcher)
+            .with_config(config)
+            .with_relay_observer(Arc::new(LogRelay)),
+    );
     for f in &fixtures {
         let e = engine.clone();
         let f = f.clone();
@@ -132,10 +150,9 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
         )),
         RunnerMode::None => None,
     };
-    let maintenance = Maintenance::spawn(
-        engine.clone(),
-        Duration::from_millis(args.maintenance_ms.max(10)),
-    );
+    let period = Duration::from_millis(args.maintenance_ms.max(10));
+    let relay = RelayWorkers::spawn(engine.clone(), args.relay_workers, period);
+    let maintenance = Maintenance::spawn(engine.clone(), period);
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -162,6 +179,7 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
     let served = serve(engine.clone(), listener, config, shutdown).await;
     tracing::info!("no more requests; stopping background tasks");
     maintenance.stop().await;
+    relay.stop().await;
     if let Some(r) = runner {
         r.abort();
         let _ = r.await;

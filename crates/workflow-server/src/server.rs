@@ -22,8 +22,114 @@ pub fn load_fixture<S: Store>(engine: &Engine<S>, fixture: &Fixture) -> Result<(
         .map_err(|e| format!("fixture: {e}"))
 }
 
-/// A background task that relays the outbox to the dispatcher and reaps runs past their
-/// deadline (REAP-1) every `every`, until [`Maintenance::stop`].
+/// The background outbox relay (DISP-6): `n` threads running [`Engine::run_relay_worker`], each
+/// woken by every commit of this engine that queues a message and sweeping every `sweep` for
+/// messages queued by other processes, left by a crash, or past their backoff. A run's messages
+/// go one at a time, in order; different runs' in parallel, so one slow runner holds up only its
+/// own runs.
+pub struct RelayWorkers {
+    host: Arc<dyn RelayHost>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// What [`RelayWorkers`] run: an engine (or anything that owns one).
+pub trait RelayHost: Send + Sync + 'static {
+    /// [`Engine::run_relay_worker`].
+    fn run_relay_worker(&self, stop: &std::sync::atomic::AtomicBool, sweep: Duration);
+    /// [`Engine::wake_relay`].
+    fn wake_relay(&self);
+}
+
+impl<S: Store + 'static> RelayHost for Engine<S> {
+    fn run_relay_worker(&self, stop: &std::sync::atomic::AtomicBool, sweep: Duration) {
+        Engine::run_relay_worker(self, stop, sweep);
+    }
+    fn wake_relay(&self) {
+        Engine::wake_relay(self);
+    }
+}
+
+impl std::fmt::Debug for RelayWorkers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayWorkers")
+            .field("threads", &self.threads.len())
+            .finish()
+    }
+}
+
+impl RelayWorkers {
+    /// Start `n` (at least 1) workers on `host`.
+    pub fn spawn(host: Arc<dyn RelayHost>, n: usize, sweep: Duration) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..n.max(1))
+            .map(|i| {
+                let (host, stop) = (host.clone(), stop.clone());
+                std::thread::Builder::new()
+                    .name(format!("relay-{i}"))
+                    .spawn(move || host.run_relay_worker(&stop, sweep))
+                    .unwrap_or_else(|e| panic!("cannot start a relay thread: {e}"))
+            })
+            .collect();
+        RelayWorkers {
+            host,
+            stop,
+            threads,
+        }
+    }
+
+    /// Stop the workers and wait for deliveries in progress to finish.
+    pub async fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.host.wake_relay();
+        let threads = self.threads;
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+}
+
+/// Logs every delivery attempt (DISP-7): a failed one once at `warn`, with its run, attempt and
+/// reason, and whether it will be retried or was dead-lettered.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogRelay;
+
+impl workflow_core::RelayObserver for LogRelay {
+    fn delivered(&self, entry: &workflow_core::OutboxEntry) {
+        let key = entry.message.key();
+        tracing::debug!(run = %key.run_id, attempt = key.attempt, seq = entry.seq, "delivered");
+    }
+
+    fn failed(
+        &self,
+        entry: &workflow_core::OutboxEntry,
+        error: &workflow_core::DispatchError,
+        outcome: &workflow_core::Delivery,
+    ) {
+        let key = entry.message.key();
+        let kind = match entry.message {
+            workflow_core::OutboxMessage::Dispatch(_) => "dispatch",
+            workflow_core::OutboxMessage::Cancel(_) => "cancel",
+        };
+        match outcome {
+            workflow_core::Delivery::Retry { next_try_at, .. } => tracing::warn!(
+                run = %key.run_id, attempt = key.attempt, message = kind, tries = entry.attempts + 1,
+                reason = %error.message, next_try_at = %next_try_at, "delivery failed; will retry"
+            ),
+            workflow_core::Delivery::Dead { error: why } => tracing::warn!(
+                run = %key.run_id, attempt = key.attempt, message = kind, tries = entry.attempts + 1,
+                reason = %why, "delivery failed; dead-lettered"
+            ),
+            workflow_core::Delivery::Delivered => {}
+        }
+    }
+}
+
+/// A background task that reaps runs past their deadline (REAP-1) every `every`, and makes a
+/// relay pass too (for hosts that run no [`RelayWorkers`]), until [`Maintenance::stop`].
 #[derive(Debug)]
 pub struct Maintenance {
     stop: watch::Sender<bool>,

@@ -23,9 +23,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use workflow_core::{
-    CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId, ExecutionState,
-    HistoryRecord, OutboxEntry, Page, PathPart, PathPartId, Run, RunId, RunOrder, RunQuery,
-    RunWrite, Store, StoreError, StoreResult, Tenant, TenantId, Timestamp, User, UserId,
+    CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId, Delivery,
+    ExecutionState, HistoryRecord, OutboxEntry, Page, PathPart, PathPartId, Run, RunId, RunOrder,
+    RunQuery, RunWrite, Store, StoreError, StoreResult, Tenant, TenantId, Timestamp, User, UserId,
     Visibility,
 };
 
@@ -386,15 +386,7 @@ impl Store for MemoryStore {
         for message in c.outbox {
             g.next_seq += 1;
             let seq = g.next_seq;
-            g.outbox.insert(
-                seq,
-                OutboxEntry {
-                    seq,
-                    message,
-                    attempts: 0,
-                    delivered: false,
-                },
-            );
+            g.outbox.insert(seq, OutboxEntry::queued(seq, message));
             g.pending.insert(seq);
         }
         Ok(CommitOutcome::Committed)
@@ -423,14 +415,32 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn outbox_record_attempt(&self, seq: u64, delivered: bool) -> StoreResult<()> {
+    fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        let g = self.lock();
+        let mut blocked = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for e in g.pending.iter().filter_map(|s| g.outbox.get(s)) {
+            if out.len() >= limit as usize {
+                break;
+            }
+            // A run's first pending message blocks its later ones, due or not.
+            if blocked.insert(e.message.key().run_id) && e.is_due(now) {
+                out.push(e.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    fn outbox_record_attempt(
+        &self,
+        seq: u64,
+        at: Timestamp,
+        outcome: &Delivery,
+    ) -> StoreResult<()> {
         let mut g = self.lock();
         if let Some(e) = g.outbox.get_mut(&seq) {
-            if !e.delivered {
-                e.attempts += 1;
-                e.delivered = delivered;
-            }
-            if delivered {
+            *e = e.after(at, outcome);
+            if !e.is_pending() {
                 g.pending.remove(&seq);
             }
         }

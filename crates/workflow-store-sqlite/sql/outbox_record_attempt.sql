@@ -1,2 +1,11 @@
--- Attempts count only while undelivered; a delivered entry never changes again.
-UPDATE outbox SET attempts = attempts + 1, delivered = +?2 WHERE seq = +?1 AND delivered = 0
+-- One delivery attempt (workflow_core::OutboxEntry::after): ?2 delivered, ?3 dead, ?4 the error
+-- (NULL when delivered), ?5 the next try (NULL unless retried), ?6 the attempt's time. A
+-- delivered or dead entry never changes again.
+UPDATE outbox SET
+    attempts = attempts + 1,
+    delivered = +?2,
+    dead = +?3,
+    last_error = COALESCE(+?4, last_error),
+    next_try_at = +?5,
+    first_failed_at = CASE WHEN +?2 = 0 THEN COALESCE(first_failed_at, +?6) ELSE first_failed_at END
+WHERE seq = +?1 AND delivered = 0 AND dead = 0

@@ -289,6 +289,10 @@ pub(crate) fn outbox_from_row(row: &Row<'_>) -> StoreResult<OutboxEntry> {
         message: c.json("outbox message", 1)?,
         attempts: c.u32(2)?,
         delivered: c.bool(3)?,
+        dead: c.bool(4)?,
+        last_error: c.opt_text(5)?,
+        next_try_at: c.opt_ts(6)?,
+        first_failed_at: c.opt_ts(7)?,
     })
 }
 

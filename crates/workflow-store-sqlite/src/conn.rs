@@ -10,10 +10,11 @@ use workflow_core::{StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_failure_kind.sql"),
+    include_str!("../migrations/0003_outbox_retry.sql"),
 ];
 
 /// The schema version this build writes and understands.
-pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// How many prepared statements each connection keeps (every `.sql` file plus the list
 /// variants in use).

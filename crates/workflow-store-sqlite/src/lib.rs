@@ -108,6 +108,7 @@ mod conn;
 mod fault;
 mod list;
 
+pub use conn::SCHEMA_VERSION;
 #[cfg(feature = "fault-injection")]
 #[doc(hidden)]
 pub use fault::FaultPlan;
@@ -125,7 +126,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use workflow_core::{
-    CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId, Grant,
+    CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId, Delivery, Grant,
     HistoryRecord, OutboxEntry, Page, PathPart, PathPartId, Run, RunId, RunQuery, RunWrite, Store,
     StoreError, StoreResult, Tenant, TenantId, Timestamp, User, UserId,
 };
@@ -838,13 +839,32 @@ impl Store for SqliteStore {
         self.read(|c| self.outbox(c, sql!("outbox_pending"), params![limit]))
     }
 
-    fn outbox_record_attempt(&self, seq: u64, delivered: bool) -> StoreResult<()> {
+    fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        let now = ts(now)?;
+        self.read(|c| self.outbox(c, sql!("outbox_due"), params![limit, now]))
+    }
+
+    fn outbox_record_attempt(
+        &self,
+        seq: u64,
+        at: Timestamp,
+        outcome: &Delivery,
+    ) -> StoreResult<()> {
         let Ok(seq) = i64::try_from(seq) else {
             return Ok(()); // no such entry: ignored, like any unknown seq
         };
+        let (delivered, dead, error, next) = match outcome {
+            Delivery::Delivered => (true, false, None, None),
+            Delivery::Retry { error, next_try_at } => {
+                (false, false, Some(error), Some(ts(*next_try_at)?))
+            }
+            Delivery::Dead { error } => (false, true, Some(error), None),
+        };
+        let at = ts(at)?;
         // A delivery mark needs no fsync of its own: losing it in a power loss only makes the
         // relay offer the message again, which the Dispatcher contract already allows
-        // (at-least-once, recognised by its dispatch key). So under `Durability::Full` this one
+        // (at-least-once, recognised by its dispatch key; a retry's backoff or a dead letter is
+        // then decided again). So under `Durability::Full` this one
         // transaction commits with `synchronous=NORMAL`; the next transition's fsync persists it.
         let relax = self.options.durability == Durability::Full;
         let mut w = lock(&self.writer);
@@ -855,8 +875,12 @@ impl Store for SqliteStore {
             w.relaxed = true;
         }
         let result = self.write_on(&mut w.conn, |c| {
-            self.exec(c, sql!("outbox_record_attempt"), params![seq, delivered])
-                .map(|_| ())
+            self.exec(
+                c,
+                sql!("outbox_record_attempt"),
+                params![seq, delivered, dead, error, next, at],
+            )
+            .map(|_| ())
         });
         if relax && w.conn.execute_batch("PRAGMA synchronous = FULL").is_ok() {
             w.relaxed = false;

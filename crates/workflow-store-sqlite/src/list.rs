@@ -258,6 +258,7 @@ mod tests {
                 include_str!("../sql/outbox_pending.sql"),
                 1,
             ),
+            ("outbox_due", include_str!("../sql/outbox_due.sql"), 2),
             (
                 "outbox_for_run",
                 include_str!("../sql/outbox_for_run.sql"),
@@ -266,7 +267,7 @@ mod tests {
             (
                 "outbox_record_attempt",
                 include_str!("../sql/outbox_record_attempt.sql"),
-                2,
+                6,
             ),
             ("delete_run", include_str!("../sql/delete_run.sql"), 1),
             ("delete_grants", include_str!("../sql/delete_grants.sql"), 2),

@@ -157,7 +157,8 @@ fn migrations_are_tracked_by_user_version() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, workflow_store_sqlite::SCHEMA_VERSION);
+    assert_eq!(v, 3, "0001 init, 0002 failure kind, 0003 outbox retry");
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -218,6 +219,7 @@ fn migration_2_derives_the_failure_kind_of_existing_runs() {
     };
     // Turn the file back into a version-1 database.
     let c = rusqlite::Connection::open(t.path()).unwrap();
+    c.execute_batch(UNDO_3).unwrap();
     c.execute_batch("ALTER TABLE runs DROP COLUMN failure; PRAGMA user_version = 1;")
         .unwrap();
     drop(c);
@@ -225,4 +227,42 @@ fn migration_2_derives_the_failure_kind_of_existing_runs() {
     let load = |id| store.load_run(tenant(), id).unwrap().unwrap();
     assert_eq!(load(stopped).failure, Some(FailureKind::Stopped));
     assert_eq!(load(running).failure, None);
+}
+
+/// Migration 0003 undone: a version-3 file back to version 2.
+const UNDO_3: &str = "
+    DROP INDEX outbox_pending_by_run;
+    DROP INDEX outbox_pending;
+    ALTER TABLE outbox DROP COLUMN dead;
+    ALTER TABLE outbox DROP COLUMN last_error;
+    ALTER TABLE outbox DROP COLUMN next_try_at;
+    ALTER TABLE outbox DROP COLUMN first_failed_at;
+    CREATE INDEX outbox_pending ON outbox (seq) WHERE delivered = 0;
+    PRAGMA user_version = 2;";
+
+/// Migration 0003 (DISP-4): a version-2 file's queued messages stay pending and due, with no
+/// error and no backoff, and its delivered ones stay delivered.
+#[test]
+fn migration_3_keeps_queued_messages_due() {
+    let t = TempStore::new();
+    let (queued, delivered) = {
+        let w = World::new(SqliteStore::open(t.path()).unwrap());
+        let delivered = w.running().id;
+        w.dispatcher.set_failing(true);
+        let queued = w.running().id;
+        (queued, delivered)
+    };
+    let c = rusqlite::Connection::open(t.path()).unwrap();
+    c.execute_batch(UNDO_3).unwrap();
+    drop(c);
+    let store = SqliteStore::open(t.path()).unwrap();
+    let epoch = workflow_conformance::world::epoch();
+    let due = store.outbox_due(epoch, 100).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].message.key().run_id, queued);
+    assert_eq!(
+        (due[0].dead, due[0].next_try_at, due[0].last_error.clone()),
+        (false, None, None)
+    );
+    assert!(store.outbox_for_run(tenant(), delivered).unwrap()[0].delivered);
 }

@@ -70,7 +70,12 @@ fn conc_4_kill_during_migration_leaves_every_file_openable() {
                 let v: i64 = c
                     .query_row("PRAGMA user_version", [], |r| r.get(0))
                     .unwrap();
-                assert_eq!(v, 1, "{}", path.display());
+                assert_eq!(
+                    v,
+                    workflow_store_sqlite::SCHEMA_VERSION,
+                    "{}",
+                    path.display()
+                );
                 std::fs::remove_file(&path).unwrap();
             }
         }

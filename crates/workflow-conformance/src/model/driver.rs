@@ -55,6 +55,7 @@ fn fail_reason(run: &workflow_core::Run) -> Option<FailReason> {
         FailureKind::TimedOut => FailReason::TimedOut,
         FailureKind::UploadFailed => FailReason::UploadFailed,
         FailureKind::Reported => FailReason::Callback,
+        FailureKind::DispatchFailed => FailReason::DispatchFailed,
     })
 }
 

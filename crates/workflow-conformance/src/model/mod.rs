@@ -229,6 +229,8 @@ pub enum FailReason {
     Callback,
     /// SYNC-3: an upload failed to ingest (auto-start armed).
     UploadFailed,
+    /// DISP-5: the attempt's dispatch was dead-lettered.
+    DispatchFailed,
 }
 
 /// The name the [`Driver`] gives the `k`-th upload of a run (in addition order).
@@ -813,6 +815,7 @@ impl Model {
                 FailReason::TimedOut => TIMED_OUT_TEXT,
                 FailReason::Callback => RUNNER_ERROR_TEXT,
                 FailReason::UploadFailed => "upload failed", // set by SYNC-3 itself
+                FailReason::DispatchFailed => "dispatch failed", // the model never dead-letters
             }
             .to_owned(),
         );

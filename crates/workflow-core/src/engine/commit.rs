@@ -49,9 +49,13 @@ impl<S: Store> Engine<S> {
         };
         match self.store.commit(commit)? {
             CommitOutcome::Committed => {
-                if queued && self.config.relay_after_commit {
-                    // Best effort: a failure leaves the messages queued for the next relay.
-                    let _ = self.relay_outbox();
+                if queued {
+                    // DISP-6: wake the background relay at once.
+                    self.relay.wake();
+                    if self.config.relay_after_commit {
+                        // Best effort: a failure leaves the messages queued for the next relay.
+                        let _ = self.relay_outbox();
+                    }
                 }
                 Ok(true)
             }

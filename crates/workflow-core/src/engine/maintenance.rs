@@ -1,47 +1,254 @@
-//! Background duties: the outbox relay (CONC-5) and the reaper (REAP-1, REAP-2).
+//! Background duties: the outbox relay (CONC-5, DISP-4..6) and the reaper (REAP-1, REAP-2).
+//!
+//! The relay delivers each due message (see `Store::outbox_due`) to the [`Dispatcher`]: a run's
+//! messages one at a time and in order, different runs' messages in parallel. A failed attempt
+//! is recorded with its error and the time of the next try ([`RelayPolicy::after_failure`]:
+//! backoff with jitter); a permanent refusal, or a message still failing after the policy's
+//! tries and time, is dead-lettered, and a dead-lettered dispatch fails its attempt through an
+//! ordinary transition recorded as the system's (DISP-5).
+//!
+//! [`Dispatcher`]: crate::Dispatcher
+//! [`RelayPolicy::after_failure`]: crate::rules::RelayPolicy::after_failure
 
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::ids::RunId;
-use crate::model::{ActorStamp, OutboxMessage};
+use crate::model::{ActorStamp, OutboxEntry, OutboxMessage};
 use crate::rules;
-use crate::store::Store;
+use crate::store::{Delivery, DispatchError, Store};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// What one relay pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RelayReport {
     /// Messages the dispatcher accepted.
     pub delivered: u32,
-    /// Messages the dispatcher refused; they stay queued.
+    /// Failed attempts that will be retried after a backoff.
     pub failed: u32,
+    /// Messages dead-lettered (DISP-5).
+    pub dead: u32,
+}
+
+/// Told about every delivery attempt, for logs and metrics (DISP-7). Called from relay threads.
+pub trait RelayObserver: Send + Sync {
+    /// `entry` was delivered.
+    fn delivered(&self, entry: &OutboxEntry) {
+        let _ = entry;
+    }
+    /// An attempt at `entry` failed; `outcome` is a retry or a dead letter.
+    fn failed(&self, entry: &OutboxEntry, error: &DispatchError, outcome: &Delivery) {
+        let _ = (entry, error, outcome);
+    }
+}
+
+/// The relay's in-process state: which runs have a delivery in flight, and the wake-up signal
+/// commits send.
+#[derive(Default)]
+pub(super) struct RelayState {
+    in_flight: Mutex<HashSet<RunId>>,
+    generation: Mutex<u64>,
+    signal: Condvar,
+    pub(super) observer: Option<Arc<dyn RelayObserver>>,
+}
+
+impl RelayState {
+    /// A commit queued messages: wake every waiting relay worker.
+    pub(super) fn wake(&self) {
+        let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        *g = g.wrapping_add(1);
+        self.signal.notify_all();
+    }
+
+    /// Wait until woken or `timeout` passed.
+    fn wait(&self, timeout: Duration) {
+        let g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = *g;
+        let _ = self
+            .signal
+            .wait_timeout_while(g, timeout, |g| *g == seen)
+            .unwrap_or_else(|p| p.into_inner());
+    }
+}
+
+/// Releases a claimed run when the delivery ends, also on unwinding.
+struct Claim<'a> {
+    state: &'a RelayState,
+    run: RunId,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.state
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.run);
+    }
+}
+
+/// The result of one delivery attempt.
+enum Attempted {
+    Delivered,
+    Failed,
+    Dead,
 }
 
 impl<S: Store> Engine<S> {
-    /// Hand queued outbox messages to the dispatcher, at least once (CONC-5). A refused message
-    /// stays queued (and later messages of the same run wait behind it); nothing is un-committed.
-    pub fn relay_outbox(&self) -> Result<RelayReport> {
-        let _one_relay_at_a_time = self.relay_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut report = RelayReport::default();
-        let mut blocked = std::collections::HashSet::new();
-        for entry in self.store.outbox_pending(self.config.relay_batch)? {
-            let key = entry.message.key();
-            if blocked.contains(&key.run_id) {
-                continue;
-            }
-            let result = match &entry.message {
-                OutboxMessage::Dispatch(d) => self.dispatcher.dispatch(d),
-                OutboxMessage::Cancel(c) => self.dispatcher.cancel(c),
-            };
-            self.store
-                .outbox_record_attempt(entry.seq, result.is_ok())?;
-            if result.is_ok() {
-                report.delivered += 1;
-            } else {
-                report.failed += 1;
-                blocked.insert(key.run_id);
+    /// Claim the first due message whose run has no delivery in flight.
+    fn claim(&self) -> Result<Option<(OutboxEntry, Claim<'_>)>> {
+        let due = self
+            .store
+            .outbox_due(self.clock.now(), self.config.relay_batch)?;
+        let mut in_flight = self
+            .relay
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for entry in due {
+            let run = entry.message.key().run_id;
+            if in_flight.insert(run) {
+                let claim = Claim {
+                    state: &self.relay,
+                    run,
+                };
+                return Ok(Some((entry, claim)));
             }
         }
-        Ok(report)
+        Ok(None)
+    }
+
+    /// A jitter fraction in [0, 1) from the id generator (deterministic under `SeqIds`).
+    fn jitter(&self) -> f64 {
+        (self.ids.new_id().as_u128() as u64 >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Deliver one claimed entry and record what became of it.
+    fn attempt(&self, entry: &OutboxEntry) -> Result<Attempted> {
+        let result = match &entry.message {
+            OutboxMessage::Dispatch(d) => self.dispatcher.dispatch(d),
+            OutboxMessage::Cancel(c) => self.dispatcher.cancel(c),
+        };
+        let now = self.clock.now();
+        let error = match result {
+            Ok(()) => {
+                self.store
+                    .outbox_record_attempt(entry.seq, now, &Delivery::Delivered)?;
+                if let Some(o) = &self.relay.observer {
+                    o.delivered(entry);
+                }
+                return Ok(Attempted::Delivered);
+            }
+            Err(e) => e,
+        };
+        let outcome = self
+            .config
+            .relay
+            .after_failure(entry, &error, now, self.jitter());
+        if let (Delivery::Dead { error: why }, OutboxMessage::Dispatch(d)) =
+            (&outcome, &entry.message)
+        {
+            // DISP-5: the attempt fails first; a crash before the dead mark only makes the
+            // relay try (and dead-letter) the message again, and the run is left alone then.
+            let failed = self.on_run(
+                d.tenant_id,
+                d.key.run_id,
+                ActorStamp::SYSTEM,
+                |run, _, now| rules::decide_dispatch_failed(now, run, d.key.attempt, why),
+            );
+            match failed {
+                Ok(_) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.store.outbox_record_attempt(entry.seq, now, &outcome)?;
+        if let Some(o) = &self.relay.observer {
+            o.failed(entry, &error, &outcome);
+        }
+        Ok(match outcome {
+            Delivery::Dead { .. } => Attempted::Dead,
+            _ => Attempted::Failed,
+        })
+    }
+
+    /// Claim and deliver one due message. `Ok(None)`: nothing claimable now.
+    fn relay_one(&self) -> Result<Option<Attempted>> {
+        let Some((entry, _claim)) = self.claim()? else {
+            return Ok(None);
+        };
+        self.attempt(&entry).map(Some)
+    }
+
+    /// One relay pass: deliver every message due now, with `relay_parallelism` deliveries in
+    /// flight, until none is left that is due and claimable (CONC-5: at least once). A failed
+    /// message waits for its backoff (a later pass); its run's later messages wait behind it.
+    pub fn relay_outbox(&self) -> Result<RelayReport> {
+        let (delivered, failed, dead) = (AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0));
+        let first_error = Mutex::new(None);
+        let worker = || loop {
+            match self.relay_one() {
+                Ok(Some(Attempted::Delivered)) => delivered.fetch_add(1, Ordering::Relaxed),
+                Ok(Some(Attempted::Failed)) => failed.fetch_add(1, Ordering::Relaxed),
+                Ok(Some(Attempted::Dead)) => dead.fetch_add(1, Ordering::Relaxed),
+                Ok(None) => return,
+                Err(e) => {
+                    first_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(e);
+                    return;
+                }
+            };
+        };
+        // Start on this thread; only when there is work, add the other workers.
+        match self.relay_one() {
+            Ok(None) => return Ok(RelayReport::default()),
+            Ok(Some(first)) => {
+                let counter = match first {
+                    Attempted::Delivered => &delivered,
+                    Attempted::Failed => &failed,
+                    Attempted::Dead => &dead,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => return Err(e),
+        }
+        std::thread::scope(|s| {
+            for _ in 1..self.config.relay_parallelism.max(1) {
+                s.spawn(worker);
+            }
+            worker();
+        });
+        let report = RelayReport {
+            delivered: delivered.into_inner(),
+            failed: failed.into_inner(),
+            dead: dead.into_inner(),
+        };
+        match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) if report == RelayReport::default() => Err(e),
+            _ => Ok(report),
+        }
+    }
+
+    /// A long-running relay worker for a host's background thread (DISP-6): it delivers due
+    /// messages as they come, sleeps until a commit of this engine wakes it or `sweep` passes
+    /// (to pick up messages queued by other processes, left by a crash, or past their backoff),
+    /// and returns when `stop` is set. Run several for parallel delivery; each run's messages
+    /// still go one at a time, in order. Store errors are retried after `sweep`.
+    pub fn run_relay_worker(&self, stop: &AtomicBool, sweep: Duration) {
+        while !stop.load(Ordering::SeqCst) {
+            match self.relay_one() {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => self.relay.wait(sweep),
+            }
+        }
+    }
+
+    /// Wake every relay worker now (e.g. to make a stopping host's workers see `stop`).
+    pub fn wake_relay(&self) {
+        self.relay.wake();
     }
 
     /// Fail every IN_PROGRESS run past its deadline (REAP-1, REAP-2). Returns the runs this call

@@ -11,7 +11,7 @@
 use crate::error::Result;
 use crate::model::{Actor, CallbackOutcome, Event, Grant, Run, Timestamp};
 use crate::store::{Clock, Dispatcher, IdGen, NoopDispatcher, RandomIds, Store, SystemClock};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 mod catalog;
 mod commit;
@@ -19,7 +19,7 @@ mod facts;
 mod maintenance;
 mod runs;
 
-pub use maintenance::RelayReport;
+pub use maintenance::{RelayObserver, RelayReport};
 pub use runs::ListRuns;
 
 /// Tunables of an [`Engine`].
@@ -32,8 +32,14 @@ pub struct EngineConfig {
     /// Relay the outbox right after each commit that queued messages (best effort; the
     /// background relay catches up with whatever fails).
     pub relay_after_commit: bool,
-    /// Messages handed to the dispatcher per relay pass.
+    /// Due messages read per look at the outbox.
     pub relay_batch: u32,
+    /// Deliveries in flight at once in [`Engine::relay_outbox`] (at least 1). Each run's
+    /// messages go one at a time, in order; different runs' in parallel, so one slow runner
+    /// holds up only its own runs (DISP-6).
+    pub relay_parallelism: usize,
+    /// Backoff and dead-lettering (DISP-4, DISP-5).
+    pub relay: crate::rules::RelayPolicy,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +49,8 @@ impl Default for EngineConfig {
             max_conflict_retries: 64,
             relay_after_commit: true,
             relay_batch: 256,
+            relay_parallelism: 4,
+            relay: crate::rules::RelayPolicy::default(),
         }
     }
 }
@@ -63,7 +71,7 @@ pub struct Engine<S> {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
     config: EngineConfig,
-    relay_lock: Mutex<()>,
+    relay: maintenance::RelayState,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
@@ -84,7 +92,7 @@ impl<S: Store> Engine<S> {
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
             config: EngineConfig::default(),
-            relay_lock: Mutex::new(()),
+            relay: maintenance::RelayState::default(),
         }
     }
 
@@ -110,6 +118,17 @@ impl<S: Store> Engine<S> {
     pub fn with_config(mut self, config: EngineConfig) -> Self {
         self.config = config;
         self
+    }
+
+    /// Tell `observer` about every delivery attempt (logs and metrics, DISP-7).
+    pub fn with_relay_observer(mut self, observer: Arc<dyn RelayObserver>) -> Self {
+        self.relay.observer = Some(observer);
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
     }
 
     /// The store.

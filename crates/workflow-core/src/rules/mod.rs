@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::ids::{PathPartId, RunId};
 use crate::model::{
     Actor, ApprovalRecord, ApprovalState, CallbackOutcome, CallbackStatus, Cancel, Definition,
-    Dispatch, DispatchKey, Event, ExecutionState, FailureKind, Grant, Ingestion, OutboxMessage,
-    PathPart, PathPartKind, Role, Run, RunFolders, Timestamp, User, VersionInfo,
+    Dispatch, DispatchKey, Event, ExecutionState, FailureKind, Grant, Ingestion, OutboxEntry,
+    OutboxMessage, PathPart, PathPartKind, Role, Run, RunFolders, Timestamp, User, VersionInfo,
 };
 use crate::policy::{
     self, child_path, require_manage, require_read, run_access, validate_len, validate_name,
@@ -36,6 +36,7 @@ mod create;
 mod delete;
 mod read;
 mod reap;
+mod relay;
 mod retry;
 mod start;
 mod stop;
@@ -58,6 +59,7 @@ pub use create::{
 pub use delete::{check_delete, decide_delete};
 pub use read::{decide_get, decide_thread_message};
 pub use reap::decide_reap;
+pub use relay::{decide_dispatch_failed, RelayPolicy, DISPATCH_FAILED};
 pub use retry::decide_retry;
 pub use start::{decide_start, start_needs_facts, StartRun};
 pub use stop::decide_stop;

@@ -26,6 +26,7 @@ fn conc_5_outbox_with_transition() {
     assert_eq!(q.len(), 1);
     assert_eq!(w.history(run.id).last().unwrap().event, Event::Started);
     w.dispatcher.set_failing(false);
+    w.clock.advance(chrono::Duration::seconds(2)); // past the failed try's backoff (DISP-4)
     w.engine.relay_outbox().unwrap();
     w.engine.relay_outbox().unwrap();
     assert_eq!(

@@ -16,6 +16,7 @@ fn stop_1_fails_run_and_queues_cancel() {
         matches!(&queued.last().unwrap().message, OutboxMessage::Cancel(c) if c.key.attempt == 1)
     );
     w.dispatcher.set_failing(false);
+    w.clock.advance(chrono::Duration::minutes(10)); // past the failed try's backoff (DISP-4)
     w.engine.relay_outbox().unwrap();
     assert_eq!(
         w.dispatcher.cancel_keys(),

@@ -56,7 +56,8 @@ delegate! {
     commit(commit: Commit) -> StoreResult<CommitOutcome>;
     history(tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>>;
     outbox_pending(limit: u32) -> StoreResult<Vec<OutboxEntry>>;
-    outbox_record_attempt(seq: u64, delivered: bool) -> StoreResult<()>;
+    outbox_due(now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
+    outbox_record_attempt(seq: u64, at: Timestamp, outcome: &Delivery) -> StoreResult<()>;
     outbox_for_run(tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>>;
 }
 
