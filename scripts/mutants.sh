@@ -19,7 +19,10 @@ work=$(mktemp -d /tmp/workflow-mutants.XXXXXX)
 trap '[ -n "${KEEP_MUTANTS_DIR:-}" ] || rm -rf "$work"' EXIT
 cp -r crates/workflow-core "$work/workflow-core"
 cd "$work/workflow-core"
-rm -rf tests examples
+# The integration tests and examples need the dev-dependencies; the lib tests include
+# tests/transitions.json (the 704-case table), so it stays.
+find tests -mindepth 1 ! -name transitions.json -delete
+rm -rf examples
 python3 - "$root/Cargo.toml" <<'PY'
 import re, sys, tomllib
 ws = tomllib.load(open(sys.argv[1], "rb"))

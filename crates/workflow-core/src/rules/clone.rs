@@ -16,10 +16,11 @@ pub fn decide_clone(
     cmd: CloneRun,
 ) -> Result<Decision<CreateRun>> {
     require_read(ctx.access(source, def), source)?;
+    // Permission (CLONE-4 / CREATE-1) before state (CLONE-3), as VIS-2 orders every operation.
+    check_can_create(ctx, def)?;
     let Some(snapshot) = &source.snapshot else {
         return Err(conflict(source, "the source run has no snapshot to clone"));
     };
-    check_can_create(ctx, def)?;
     let input_scope = if cmd.include_inputs {
         snapshot
             .inputs

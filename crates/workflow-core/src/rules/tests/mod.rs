@@ -15,6 +15,7 @@ mod catalog;
 mod clone_approve_delete;
 mod create_update;
 mod finish;
+mod relay;
 mod start;
 mod table;
 mod uploads;
