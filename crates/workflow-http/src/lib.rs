@@ -68,9 +68,10 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use std::sync::Arc;
 use workflow_core::{Engine, Store};
+use workflow_runner::TokenKeys;
 
 /// Tunables of the router.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct HttpConfig {
     /// Largest accepted request body in bytes; larger → 413 `payload_too_large`.
     pub body_limit: usize,
@@ -79,6 +80,11 @@ pub struct HttpConfig {
     /// blocking threads that only contend for the store (the SQLite store opens one more reader
     /// connection for each read that overlaps another).
     pub max_concurrent_engine_calls: usize,
+    /// The keys that verify runners' callback tokens (RTOK-2..4): a Bearer credential (or
+    /// `ks_uat` cookie) starting with `wrt1.` is verified with them, and acts as the run's
+    /// triggerer, assumed, on exactly three calls of its own run. `None` (the default): no token
+    /// is accepted (401).
+    pub tokens: Option<Arc<TokenKeys>>,
 }
 
 impl Default for HttpConfig {
@@ -87,9 +93,26 @@ impl Default for HttpConfig {
         HttpConfig {
             body_limit: 4 * 1024 * 1024,
             max_concurrent_engine_calls: (cores * 2).clamp(2, 8),
+            tokens: None,
         }
     }
 }
+
+/// Two configurations are equal when their tunables are and they share the same token keys
+/// (the same `Arc`, or none): secrets are not compared.
+impl PartialEq for HttpConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.body_limit == other.body_limit
+            && self.max_concurrent_engine_calls == other.max_concurrent_engine_calls
+            && match (&self.tokens, &other.tokens) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for HttpConfig {}
 
 /// What every handler shares: the engine, the configuration, and the permits of
 /// [`HttpConfig::max_concurrent_engine_calls`].

@@ -1,7 +1,7 @@
 //! What a host and its runners call beyond ksapi's surface: uploads and their ingestion status
 //! (SYNC-*), outputs, the thread gate (THREAD-1); and liveness and the fallback.
 
-use super::{call, render_run, run_location, ApiResult};
+use super::{call, call_runner, render_run, run_location, ApiResult};
 use crate::error::ApiError;
 use crate::extract::{parse_enum, Credentials, JsonBody, PathId};
 use crate::render::asset;
@@ -91,6 +91,12 @@ pub(crate) async fn set_ingestion<S: Store + 'static>(
 }
 
 /// A runner writes one output document into `outputs/` of an IN_PROGRESS run: 201.
+///
+/// With a callback token (RTOK-2), the output belongs to the token's attempt: when the run has
+/// moved on to another attempt (a retry), it is refused with `conflict` and nothing is written,
+/// so a late runner of attempt n never adds to attempt m's outputs. The engine has no rule for
+/// this yet, so the check is made here, just before the engine call: a retry committed between
+/// the check and the write is not caught (the window is one store read wide).
 #[utoipa::path(post, path = "/v1/workflow-runs/{run_id}/outputs", tag = "runner-and-host",
     params(("run_id" = Uuid, Path, description = "Run id")),
     request_body = AddOutputRequest,
@@ -102,8 +108,21 @@ pub(crate) async fn add_output<S: Store + 'static>(
     PathId(id): PathId,
     JsonBody(body): JsonBody<AddOutputRequest>,
 ) -> ApiResult<Response> {
-    let out = call(&state, creds, move |engine, caller| {
+    let out = call_runner(&state, creds, RunId(id), move |engine, caller| {
         let actor = &caller.actor;
+        if let Some(token) = &caller.token {
+            let run = engine.get_run(actor, RunId(id))?;
+            if run.attempt != token.attempt {
+                return Err(Error::conflict(
+                    Some(run.execution_state),
+                    format!(
+                        "this callback token is for attempt {}; the run is at attempt {}",
+                        token.attempt, run.attempt
+                    ),
+                )
+                .into());
+            }
+        }
         let doc = engine.add_output(actor, RunId(id), &body.name)?;
         Ok(OutputResponse {
             asset: asset(&doc, None),

@@ -1,7 +1,7 @@
 //! The run lifecycle (SPEC section 3): create, get, list, edit, start, stop, callback, retry,
 //! clone, approve, delete.
 
-use super::{call, render_run, run_location, ApiResult, JsonBytes};
+use super::{call, call_runner, render_run, run_location, ApiResult, JsonBytes};
 use crate::extract::{
     parse_create_form, parse_enum, parse_list_query, Credentials, JsonBody, ListQuery,
     OptionalJsonBody, PathId,
@@ -30,7 +30,8 @@ pub(crate) async fn get_run<S: Store + 'static>(
     creds: Credentials,
     PathId(id): PathId,
 ) -> ApiResult<JsonBytes> {
-    call(&state, creds, move |engine, caller| {
+    // A runner's callback token may read its own run, whatever attempt it was minted for.
+    call_runner(&state, creds, RunId(id), move |engine, caller| {
         let run = engine.get_run(&caller.actor, RunId(id))?;
         JsonBytes::of(&render_run(engine, caller, &run, true)?)
     })
@@ -216,8 +217,13 @@ pub(crate) async fn stop_run<S: Store + 'static>(
     .map(Json)
 }
 
-/// A runner's terminal report (CB-1..7). A runner authenticates with the triggerer's key (or
-/// an admin's) and `x-ks-assumed: true`.
+/// A runner's terminal report (CB-1..7). A runner authenticates with the callback token of its
+/// attempt (RTOK-1..3), or with the triggerer's key (or an admin's) and `x-ks-assumed: true`.
+///
+/// With a token, the callback reports on the token's attempt: a body without `attempt` takes
+/// the token's, so the callback of a superseded attempt answers `stale_attempt` (RTOK-3, CB-4);
+/// a body `attempt` that differs from the token's is `forbidden` (the token was not issued for
+/// that attempt).
 #[utoipa::path(post, path = "/v1/workflow-runs/{run_id}/callback", tag = "workflow-runs",
     params(("run_id" = Uuid, Path, description = "Run id")),
     request_body = WorkflowRunCallbackRequest,
@@ -230,12 +236,24 @@ pub(crate) async fn callback<S: Store + 'static>(
     JsonBody(body): JsonBody<WorkflowRunCallbackRequest>,
 ) -> ApiResult<Json<WorkflowCallbackResponse>> {
     let status: CallbackStatus = parse_enum("status", &body.status)?;
-    call(&state, creds, move |engine, caller| {
+    call_runner(&state, creds, RunId(id), move |engine, caller| {
         let actor = &caller.actor;
+        let attempt = match (&caller.token, body.attempt) {
+            (None, attempt) => attempt,
+            (Some(t), None) => Some(t.attempt),
+            (Some(t), Some(a)) if a == t.attempt => Some(a),
+            (Some(t), Some(a)) => {
+                return Err(Error::forbidden(format!(
+                    "this callback token was issued for attempt {}, not attempt {a}",
+                    t.attempt
+                ))
+                .into())
+            }
+        };
         let cmd = Callback {
             status,
             error: body.error,
-            attempt: body.attempt,
+            attempt,
         };
         let r = engine.callback(actor, RunId(id), cmd)?;
         Ok(WorkflowCallbackResponse {
