@@ -16,14 +16,21 @@
 //!   ([`wire`]). The HTTP layer's own checks are about its surface, not the lifecycle: the
 //!   ingestion-status endpoint (a host call, `Engine::set_upload_ingestion`, which takes no
 //!   actor) needs an OWNER/ADMIN key, and the `owner_id` list filter accepts only the caller's
-//!   own id (it becomes the engine's `mine`). Authentication, the engine call and the rendering
+//!   own id (it becomes the engine's `mine`). One check is lifecycle and belongs in the
+//!   engine once it has a rule for it: an output written with a callback token of a superseded
+//!   attempt is refused (`conflict`) before `Engine::add_output` (read, then write: a retry
+//!   committed in between is not caught). Authentication, the engine call and the rendering
 //!   (which reads the store) run together in ONE `tokio::task::spawn_blocking` per request, so
 //!   the async runtime never blocks on the store.
 //! * Credentials: `Authorization: Bearer <api key>` or the `ks_uat` cookie; the key is looked up
 //!   with [`workflow_core::Store::user_by_api_key`] and the user becomes the
-//!   [`workflow_core::Actor`]. A runner acts *assumed* (SPEC section 1) by sending the run
-//!   triggerer's key (or an admin's) with the header `x-ks-assumed: true`; assumed actors can
-//!   report callbacks and write outputs, never approve.
+//!   [`workflow_core::Actor`]. A runner acts *assumed* (SPEC section 1): with the callback token
+//!   of its dispatch (RTOK-1..4, verified with [`HttpConfig::tokens`] without a store read; it
+//!   acts as the triggerer on three calls of its own run only), or by sending the run
+//!   triggerer's key (or an admin's) with the header `x-ks-assumed: true`. Assumed actors can
+//!   report callbacks and write outputs, never approve. Which routes a token may use is decided
+//!   by the handler's choice of `call` (none) or `call_runner` (its run's get, outputs,
+//!   callback), so a new route refuses tokens unless it opts in.
 //! * Errors: every failure is an [`ApiError`] whose code comes from
 //!   [`workflow_core::Error::code`] (the one mapping), rendered by the outermost middleware as
 //!   `{detail, code, request_id}` with an `x-request-id` header (taken from the request when

@@ -75,16 +75,35 @@ struct ApiDoc;
 
 struct Security;
 
+/// What a bearer credential may be (SPEC section 7, RTOK-1..4).
+const CREDENTIALS: &str = "A user's API key, or a runner's callback token (`wrt1.…`, from the \
+dispatch payload's `callback_token`). An API key acts as its user; with the header \
+`x-ks-assumed: true`, as that user assumed (an agent, which never approves). A callback token \
+acts as the run's triggerer, assumed, and may do exactly three things on its own run: \
+GET /v1/workflow-runs/{run_id}, POST /v1/workflow-runs/{run_id}/outputs and \
+POST /v1/workflow-runs/{run_id}/callback (a callback without `attempt` reports on the token's \
+attempt). The same calls on another run answer 404; every other operation answers 403. A \
+forged, altered, truncated or expired token, or one whose user no longer exists, answers 401.";
+
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearerAuth",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(CREDENTIALS))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "cookieAuth",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("ks_uat"))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "ks_uat",
+                "The same credential as bearerAuth (an API key or a runner's callback token), \
+                 sent as the ks_uat cookie.",
+            ))),
         );
     }
 }

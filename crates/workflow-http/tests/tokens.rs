@@ -528,6 +528,11 @@ async fn rtok_2_every_other_route_is_forbidden() {
         classified.insert((m.to_owned(), p.to_owned()));
     }
     assert_eq!(documented, classified);
+    // The document tells clients what a token may do.
+    let bearer = doc["components"]["securitySchemes"]["bearerAuth"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(bearer.contains("callback token"), "{bearer}");
 }
 
 /// RTOK-2, APPROVE-5: a token never approves, even the token of an OWNER's run that the

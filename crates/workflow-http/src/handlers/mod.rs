@@ -1,9 +1,11 @@
 //! One handler per operation of SPEC section 7, by area: [`runs`] (the run lifecycle and the
 //! run lists), [`definitions`] and [`host`] (the host's and runners' extras, liveness, the
 //! fallback). Each handler parses (the extractors and parsers of [`crate::extract`]), then makes
-//! ONE trip to the blocking pool ([`call`]) that authenticates the key, calls the engine and
+//! ONE trip to the blocking pool ([`call`], or [`call_runner`] for the three calls a runner's
+//! callback token may make, RTOK-2) that authenticates the credential, calls the engine and
 //! renders the answer, so a request holds a blocking thread once and never blocks the async
-//! runtime. Handlers decide nothing about the lifecycle: every rule is the engine's.
+//! runtime. Handlers decide nothing about the lifecycle: every rule is the engine's, except one
+//! check on a callback token's attempt before an output is written (see `host::add_output`).
 
 pub(crate) mod definitions;
 pub(crate) mod host;
