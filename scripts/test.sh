@@ -21,6 +21,9 @@ cargo test --workspace
 echo "== ksapi end-to-end (Python venv, ksapi==3.18.2, the real server on SQLite)"
 bash crates/workflow-server/tests/e2e/run.sh
 
+echo "== Temporal end-to-end (dev server, --runner temporal, the reference worker, faults)"
+bash crates/workflow-server/tests/e2e/temporal.sh
+
 echo "== schemathesis against /openapi.json (all checks)"
 bash crates/workflow-server/tests/e2e/schemathesis.sh
 

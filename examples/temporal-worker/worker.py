@@ -4,12 +4,12 @@ It implements the workflow type the server's Temporal dispatcher starts (`Workfl
 default), one execution per (run, attempt), whose one argument is the `workflow-run-dispatch/1`
 payload (crates/workflow-runner/schema/workflow-run-dispatch-1.json):
 
-1. the `do_work` activity is the agent step. Here it is simulated: it waits `WORK_SECONDS`
-   (heartbeating, so a cancel reaches it at once) and writes one output document through the
+1. the `do_work` activity is the agent step. Here it is simulated: it waits `WORK_SECONDS` (or
+   `work_seconds=N` from the run's user message), heartbeating so that a cancel reaches it at once, and writes one output document through the
    API, authenticated by the attempt's callback token. A real agent replaces this function.
 2. the `report` activity is the gate: it posts the attempt's terminal result with the `ksapi`
-   client, the callback token as its API key, naming the attempt (a late report of a superseded
-   attempt is answered `stale_attempt` and changes nothing).
+   client, the callback token as its API key. The token names the attempt: a late report of a
+   superseded attempt is answered `stale_attempt` and changes nothing (RTOK-3).
 3. on cancellation (the run was stopped or timed out) the workflow ends CANCELED without a
    callback: the server already recorded the run's end.
 
@@ -38,6 +38,17 @@ with workflow.unsafe.imports_passed_through():
 WORK_SECONDS = float(os.environ.get("WORK_SECONDS", "1"))
 
 
+def work_seconds(payload: dict) -> float:
+    """How long the simulated agent works: `work_seconds=N` in the user message, else WORK_SECONDS."""
+    for word in (payload.get("user_message") or "").split():
+        if word.startswith("work_seconds="):
+            try:
+                return float(word.split("=", 1)[1])
+            except ValueError:
+                pass
+    return WORK_SECONDS
+
+
 def api_base(payload: dict) -> str:
     """The server's base URL, from the payload's callback URL."""
     url = payload["callback_url"]
@@ -48,7 +59,7 @@ def api_base(payload: dict) -> str:
 async def do_work(payload: dict) -> str:
     """The agent step (simulated): work, heartbeating, then write one output document."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + WORK_SECONDS
+    deadline = loop.time() + work_seconds(payload)
     while loop.time() < deadline:
         activity.heartbeat()
         await asyncio.sleep(0.1)
@@ -75,7 +86,8 @@ async def report(payload: dict, status: str, error: str | None) -> str:
         with ksapi.ApiClient(config) as client:
             answer = ksapi.WorkflowRunsApi(client).workflow_run_callback(
                 payload["run_id"],
-                WorkflowRunCallbackRequest(status=status, error=error, attempt=payload["attempt"]),
+                # ksapi's request has no attempt field: the token names the attempt (RTOK-3).
+                WorkflowRunCallbackRequest(status=status, error=error),
             )
             return answer.status
 

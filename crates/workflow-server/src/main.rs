@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use workflow_core::{Dispatcher, Engine, EngineConfig, Fixture, Store};
+use workflow_dispatch_temporal::{TemporalConfig, TemporalDispatcher};
 use workflow_http::HttpConfig;
+use workflow_runner::{PayloadBuilder, TokenKeys};
 use workflow_server::runner::{channel, spawn_local_runner, LoggingDispatcher};
 use workflow_server::{
     demo_banner, load_fixture, parse_fixture, serve, shutdown_signal, LogRelay, Maintenance,
@@ -22,6 +24,9 @@ enum RunnerMode {
     Local,
     /// Dispatches are only logged; an outside runner posts the callbacks.
     None,
+    /// Each attempt starts one Temporal workflow execution through Temporal's HTTP API
+    /// (TEMP-1); a worker (examples/temporal-worker) calls back with the attempt's token.
+    Temporal,
 }
 
 /// The workflow-runs API server (wire-compatible with the ksapi 3.18.2 client).
@@ -62,6 +67,27 @@ struct Args {
     /// slow runner holds up only its own runs (DISP-6).
     #[arg(long, default_value_t = 4)]
     relay_workers: usize,
+    /// The base URL runners call back to (DISP-1 `callback_url`); default: http://<--listen>.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// The callback-token secret (RTOK-1): one or two lines of hex, the first signs, both
+    /// verify (rotation: put the new secret first, the old one second). Created 0600 with a
+    /// random secret if missing. Default: the --db path + `.token-secret` (with --memory: a
+    /// fresh secret per start).
+    #[arg(long)]
+    token_secret_file: Option<PathBuf>,
+    /// Temporal's HTTP API (`temporal server start-dev --http-port`), for --runner temporal.
+    #[arg(long, default_value = "http://127.0.0.1:7243")]
+    temporal_url: String,
+    /// Temporal namespace.
+    #[arg(long, default_value = "default")]
+    temporal_namespace: String,
+    /// Task queue the Temporal workers poll.
+    #[arg(long, default_value = "workflow-runs")]
+    temporal_task_queue: String,
+    /// Workflow type the Temporal workers implement.
+    #[arg(long, default_value = "WorkflowRun")]
+    temporal_workflow_type: String,
 }
 
 fn main() -> std::process::ExitCode {
@@ -117,16 +143,38 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
         fixtures.push(parse_fixture(&text)?);
     }
 
+    let keys = match (&args.token_secret_file, args.memory) {
+        (Some(path), _) => TokenKeys::load_or_create(path).map_err(|e| e.to_string())?,
+        (None, false) => {
+            let mut path = args.db.clone().into_os_string();
+            path.push(".token-secret");
+            TokenKeys::load_or_create(std::path::Path::new(&path)).map_err(|e| e.to_string())?
+        }
+        (None, true) => TokenKeys::random().map_err(|e| format!("no randomness: {e}"))?,
+    };
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    let config = EngineConfig::default();
+    let payloads = PayloadBuilder::new(&public_url, keys.clone(), config.grace);
     let (dispatcher, inbox) = channel();
     let dispatcher: Arc<dyn Dispatcher> = match args.runner {
         RunnerMode::Local => Arc::new(dispatcher),
         RunnerMode::None => Arc::new(LoggingDispatcher),
+        RunnerMode::Temporal => {
+            let mut t = TemporalConfig::new(&args.temporal_url);
+            t.namespace = args.temporal_namespace.clone();
+            t.task_queue = args.temporal_task_queue.clone();
+            t.workflow_type = args.temporal_workflow_type.clone();
+            Arc::new(TemporalDispatcher::new(t, payloads))
+        }
     };
     // DISP-6: no API call waits for a runner; the relay workers deliver in the background.
     let config = EngineConfig {
         relay_after_commit: false,
         relay_parallelism: args.relay_workers.max(1),
-        ..EngineConfig::default()
+        ..config
     };
     let engine = Arc::new(
         Engine::new(store)
@@ -148,11 +196,11 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
             inbox,
             Duration::from_millis(args.runner_delay_ms),
         )),
-        RunnerMode::None => None,
+        RunnerMode::None | RunnerMode::Temporal => None,
     };
     let period = Duration::from_millis(args.maintenance_ms.max(10));
     let relay = RelayWorkers::spawn(engine.clone(), args.relay_workers, period);
-    let maintenance = Maintenance::spawn(engine.clone(), period);
+    let maintenance = Maintenance::spawn_reaper(engine.clone(), period);
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -174,6 +222,7 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
 
     let config = HttpConfig {
         body_limit: args.body_limit,
+        tokens: Some(Arc::new(keys)),
         ..HttpConfig::default()
     };
     let served = serve(engine.clone(), listener, config, shutdown).await;

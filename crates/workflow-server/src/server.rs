@@ -137,8 +137,17 @@ pub struct Maintenance {
 }
 
 impl Maintenance {
-    /// Start it.
+    /// Start it: a relay pass and a reaper sweep every `every`.
     pub fn spawn<S: Store + 'static>(engine: Arc<Engine<S>>, every: Duration) -> Self {
+        Self::start(engine, every, true)
+    }
+
+    /// Start the reaper alone, for hosts whose [`RelayWorkers`] deliver the outbox.
+    pub fn spawn_reaper<S: Store + 'static>(engine: Arc<Engine<S>>, every: Duration) -> Self {
+        Self::start(engine, every, false)
+    }
+
+    fn start<S: Store + 'static>(engine: Arc<Engine<S>>, every: Duration, relay: bool) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let handle = tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -150,7 +159,11 @@ impl Maintenance {
                 }
                 let engine = engine.clone();
                 let pass = tokio::task::spawn_blocking(move || {
-                    let relayed = engine.relay_outbox();
+                    let relayed = if relay {
+                        engine.relay_outbox()
+                    } else {
+                        Ok(workflow_core::RelayReport::default())
+                    };
                     let reaped = engine.reap_expired();
                     (relayed, reaped)
                 })

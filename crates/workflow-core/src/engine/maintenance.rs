@@ -97,11 +97,14 @@ enum Attempted {
 }
 
 impl<S: Store> Engine<S> {
-    /// Claim the first due message whose run has no delivery in flight.
+    /// Claim the first due message whose run has no delivery in flight. `outbox_due` returns
+    /// one message per run (the first of its queue) and at most `relay_parallelism` runs are in
+    /// flight here, so `relay_parallelism + 1` entries always include a claimable one if any is
+    /// due: a claim reads (and decodes) a handful of rows, not the whole queue.
     fn claim(&self) -> Result<Option<(OutboxEntry, Claim<'_>)>> {
-        let due = self
-            .store
-            .outbox_due(self.clock.now(), self.config.relay_batch)?;
+        let in_flight_max = self.config.relay_parallelism.max(1) as u32;
+        let limit = self.config.relay_batch.min(in_flight_max + 1).max(1);
+        let due = self.store.outbox_due(self.clock.now(), limit)?;
         let mut in_flight = self
             .relay
             .in_flight

@@ -47,7 +47,10 @@ fn disp_4_backoff_doubles_caps_and_jitters_in_the_upper_half() {
     let defaults = RelayPolicy::default();
     assert_eq!(defaults.backoff_base, Duration::seconds(1));
     assert_eq!(defaults.backoff_cap, Duration::minutes(5));
-    assert_eq!((defaults.max_tries, defaults.dead_after), (12, Duration::minutes(30)));
+    assert_eq!(
+        (defaults.max_tries, defaults.dead_after),
+        (12, Duration::minutes(30))
+    );
 }
 
 /// DISP-4: a transient failure is retried at now + the backoff of its try, with the error.
@@ -97,7 +100,10 @@ fn disp_5_dead_after_both_tries_and_time() {
         error: "gave up after 4 tries: connection refused".into(),
     };
     // The 4th try, failing for exactly 10 minutes: dead.
-    assert_eq!(p.after_failure(&entry(3, Some(since)), &transient(), now(), 0.0), dead);
+    assert_eq!(
+        p.after_failure(&entry(3, Some(since)), &transient(), now(), 0.0),
+        dead
+    );
     // One try short: retried.
     assert!(matches!(
         p.after_failure(&entry(2, Some(since)), &transient(), now(), 0.0),
@@ -140,10 +146,18 @@ fn disp_5_dead_dispatch_fails_only_its_own_running_attempt() {
     assert_eq!(d, Decision::write(t, true));
 
     let stale = decide_dispatch_failed(now(), &run, run.attempt + 1, "x").unwrap();
-    assert_eq!(stale, Decision::unchanged(false), "another attempt's dead letter");
+    assert_eq!(
+        stale,
+        Decision::unchanged(false),
+        "another attempt's dead letter"
+    );
     let older = decide_dispatch_failed(now(), &run, run.attempt - 1, "x").unwrap();
     assert_eq!(older, Decision::unchanged(false));
-    for done in [completed(true, ApprovalState::Pending), failed_after_start(), draft()] {
+    for done in [
+        completed(true, ApprovalState::Pending),
+        failed_after_start(),
+        draft(),
+    ] {
         let d = decide_dispatch_failed(now(), &done, done.attempt, "x").unwrap();
         assert_eq!(d, Decision::unchanged(false), "{:?}", done.execution_state);
     }
@@ -161,7 +175,12 @@ fn disp_4_entry_after_each_outcome() {
     };
     let once = e.after(now(), &retry);
     assert_eq!(
-        (once.attempts, once.last_error.as_deref(), once.next_try_at, once.first_failed_at),
+        (
+            once.attempts,
+            once.last_error.as_deref(),
+            once.next_try_at,
+            once.first_failed_at
+        ),
         (1, Some("down"), Some(later), Some(now()))
     );
     assert!(once.is_pending() && !once.is_due(now()) && once.is_due(later));
@@ -170,12 +189,32 @@ fn disp_4_entry_after_each_outcome() {
     let done = twice.after(later, &Delivery::Delivered);
     assert!(done.delivered && !done.is_pending() && !done.is_due(later));
     assert_eq!((done.attempts, done.next_try_at), (3, None));
-    assert_eq!(done.last_error.as_deref(), Some("down"), "the last error stays for the record");
-    assert_eq!(done.after(later, &retry), done, "a delivered entry never changes");
-    let dead = once.after(later, &Delivery::Dead { error: "gone".into() });
+    assert_eq!(
+        done.last_error.as_deref(),
+        Some("down"),
+        "the last error stays for the record"
+    );
+    assert_eq!(
+        done.after(later, &retry),
+        done,
+        "a delivered entry never changes"
+    );
+    let dead = once.after(
+        later,
+        &Delivery::Dead {
+            error: "gone".into(),
+        },
+    );
     assert!(dead.dead && !dead.is_pending());
-    assert_eq!((dead.attempts, dead.next_try_at, dead.last_error.as_deref()), (2, None, Some("gone")));
-    assert_eq!(dead.after(later, &Delivery::Delivered), dead, "nor a dead one");
+    assert_eq!(
+        (dead.attempts, dead.next_try_at, dead.last_error.as_deref()),
+        (2, None, Some("gone"))
+    );
+    assert_eq!(
+        dead.after(later, &Delivery::Delivered),
+        dead,
+        "nor a dead one"
+    );
     let fresh_dead = e.after(now(), &Delivery::Dead { error: "no".into() });
     assert_eq!(fresh_dead.first_failed_at, Some(now()));
 }
@@ -188,10 +227,20 @@ fn vis_2_clone_decides_permission_before_state() {
     let mut def = definition(false);
     def.path = "/private/summarise".into();
     let triggerer = who("triggerer");
-    let (ctx, cmd) = (triggerer.ctx(), CloneRun { include_inputs: true });
+    let (ctx, cmd) = (
+        triggerer.ctx(),
+        CloneRun {
+            include_inputs: true,
+        },
+    );
     for source in [draft(), running(false)] {
         assert_eq!(source.triggered_by, triggerer.id());
         let err = decide_clone(&ctx, &source, &def, cmd).unwrap_err();
-        assert_eq!(err.code(), ErrorCode::NotFound, "{:?}", source.execution_state);
+        assert_eq!(
+            err.code(),
+            ErrorCode::NotFound,
+            "{:?}",
+            source.execution_state
+        );
     }
 }
