@@ -539,6 +539,34 @@ pub fn outbox_slow_message_does_not_block_others<S: Store + 'static>(store: S) {
     assert!(w.engine.store().outbox_pending(100).unwrap().is_empty());
 }
 
+/// DISP-7: `count_runs_by_state` counts live runs per state over all tenants; a deleted run is
+/// not counted.
+pub fn count_runs_by_state_counts_live_runs<S: Store>(store: S) {
+    let w = World::new(store);
+    let count = |w: &World<S>| -> std::collections::BTreeMap<ExecutionState, u64> {
+        w.engine
+            .store()
+            .count_runs_by_state()
+            .unwrap()
+            .into_iter()
+            .collect()
+    };
+    let before = count(&w);
+    let _draft = w.draft();
+    let gone = w.draft();
+    w.engine.delete_run(&w.owner, gone.id).unwrap();
+    let _running = w.running();
+    let stopped = w.running();
+    w.engine.stop_run(&w.owner, stopped.id).unwrap();
+    let after = count(&w);
+    let delta = |s| after.get(&s).copied().unwrap_or(0) - before.get(&s).copied().unwrap_or(0);
+    assert_eq!(delta(ExecutionState::NotStarted), 1);
+    assert_eq!(delta(ExecutionState::InProgress), 1);
+    assert_eq!(delta(ExecutionState::Failed), 1);
+    assert_eq!(delta(ExecutionState::Completed), 0);
+    assert!(after.values().all(|n| *n > 0), "no zero rows: {after:?}");
+}
+
 /// Requirement 6: pending entries come in `seq` order.
 pub fn outbox_pending_in_seq_order<S: Store>(store: S) {
     let w = World::new(store);

@@ -222,6 +222,9 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Option<Run>>;
     /// A page of runs.
     fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>>;
+    /// How many live runs are in each execution state, over all tenants (operators' metrics,
+    /// DISP-7); states without runs may be left out.
+    fn count_runs_by_state(&self) -> StoreResult<Vec<(ExecutionState, u64)>>;
     /// IN_PROGRESS runs whose `deadline_at` is strictly before `now`, oldest deadline first.
     fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>>;
     /// The one atomic write. See the correctness requirements.
@@ -433,6 +436,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>> {
         (**self).list_runs(query)
+    }
+    fn count_runs_by_state(&self) -> StoreResult<Vec<(ExecutionState, u64)>> {
+        (**self).count_runs_by_state()
     }
     fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> {
         (**self).expired_runs(now, limit)

@@ -70,10 +70,11 @@
 //! # }
 //! ```
 
+pub mod metrics;
 pub mod runner;
 mod server;
 
 pub use server::{
-    demo_banner, load_fixture, parse_fixture, serve, shutdown_signal, LogRelay, Maintenance,
-    RelayHost, RelayWorkers, DEMO_FIXTURE,
+    demo_banner, load_fixture, parse_fixture, serve, serve_with_metrics, shutdown_signal, LogRelay,
+    Maintenance, RelayHost, RelayWorkers, DEMO_FIXTURE,
 };

@@ -10,9 +10,10 @@ use workflow_core::{Dispatcher, Engine, EngineConfig, Fixture, Store};
 use workflow_dispatch_temporal::{TemporalConfig, TemporalDispatcher};
 use workflow_http::HttpConfig;
 use workflow_runner::{PayloadBuilder, TokenKeys};
+use workflow_server::metrics::{Metrics, RelayMetrics};
 use workflow_server::runner::{channel, spawn_local_runner, LoggingDispatcher};
 use workflow_server::{
-    demo_banner, load_fixture, parse_fixture, serve, shutdown_signal, LogRelay, Maintenance,
+    demo_banner, load_fixture, parse_fixture, serve_with_metrics, shutdown_signal, Maintenance,
     RelayWorkers, DEMO_FIXTURE,
 };
 
@@ -170,6 +171,7 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
             Arc::new(TemporalDispatcher::new(t, payloads))
         }
     };
+    let metrics = Arc::new(Metrics::new());
     // DISP-6: no API call waits for a runner; the relay workers deliver in the background.
     let config = EngineConfig {
         relay_after_commit: false,
@@ -180,7 +182,14 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
         Engine::new(store)
             .with_dispatcher(dispatcher)
             .with_config(config)
-            .with_relay_observer(Arc::new(LogRelay)),
+            .with_relay_observer(Arc::new(RelayMetrics {
+                adapter: match args.runner {
+                    RunnerMode::Local => "local",
+                    RunnerMode::None => "none",
+                    RunnerMode::Temporal => "temporal",
+                },
+                metrics: metrics.clone(),
+            })),
     );
     for f in &fixtures {
         let e = engine.clone();
@@ -225,7 +234,8 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
         tokens: Some(Arc::new(keys)),
         ..HttpConfig::default()
     };
-    let served = serve(engine.clone(), listener, config, shutdown).await;
+    let served =
+        serve_with_metrics(engine.clone(), listener, config, Some(metrics), shutdown).await;
     tracing::info!("no more requests; stopping background tasks");
     maintenance.stop().await;
     relay.stop().await;

@@ -244,7 +244,35 @@ pub async fn serve<S: Store + 'static>(
     config: HttpConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(engine, config);
+    serve_with_metrics(engine, listener, config, None, shutdown).await
+}
+
+/// [`serve`], plus `GET /metrics` and request latencies when `metrics` is given (DISP-7).
+pub async fn serve_with_metrics<S: Store + 'static>(
+    engine: Arc<Engine<S>>,
+    listener: TcpListener,
+    config: HttpConfig,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut app = router(engine.clone(), config);
+    if let Some(metrics) = metrics {
+        let scrape = axum::Router::new()
+            .route(
+                "/metrics",
+                axum::routing::get(crate::metrics::metrics_handler::<S>),
+            )
+            .with_state(crate::metrics::MetricsState {
+                engine,
+                metrics: metrics.clone(),
+            });
+        app = app
+            .merge(scrape)
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                crate::metrics::observe_requests,
+            ));
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -302,6 +302,15 @@ impl Store for MemoryStore {
         })
     }
 
+    fn count_runs_by_state(&self) -> StoreResult<Vec<(ExecutionState, u64)>> {
+        let g = self.lock();
+        let mut counts: BTreeMap<ExecutionState, u64> = BTreeMap::new();
+        for r in g.runs.values() {
+            *counts.entry(r.execution_state).or_default() += 1;
+        }
+        Ok(counts.into_iter().collect())
+    }
+
     fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> {
         let g = self.lock();
         let mut hits: Vec<(Timestamp, TenantId, RunId)> = g

@@ -126,9 +126,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use workflow_core::{
-    CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId, Delivery, Grant,
-    HistoryRecord, OutboxEntry, Page, PathPart, PathPartId, Run, RunId, RunQuery, RunWrite, Store,
-    StoreError, StoreResult, Tenant, TenantId, Timestamp, User, UserId,
+    CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId, Delivery,
+    ExecutionState, Grant, HistoryRecord, OutboxEntry, Page, PathPart, PathPartId, Run, RunId,
+    RunQuery, RunWrite, Store, StoreError, StoreResult, Tenant, TenantId, Timestamp, User, UserId,
 };
 
 /// What an acknowledged commit survives.
@@ -800,6 +800,19 @@ impl Store for SqliteStore {
                 limit: query.limit,
                 offset: query.offset,
             })
+        })
+    }
+
+    fn count_runs_by_state(&self) -> StoreResult<Vec<(ExecutionState, u64)>> {
+        self.read(|c| {
+            let mut stmt = self.prep(c, sql!("count_runs_by_state"))?;
+            let mut rows = stmt.query([]).map_err(map_err)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(map_err)? {
+                let cols = Cols(row);
+                out.push((cols.enumv("execution state", 0)?, cols.u64(1)?));
+            }
+            Ok(out)
         })
     }
 
