@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
-TARGETS=(engine_ops sqlite_ops http_bodies)
+TARGETS=(engine_ops sqlite_ops http_bodies tokens)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
