@@ -26,6 +26,7 @@ pub mod cases;
 pub mod intercept;
 pub mod linearizability;
 pub mod model;
+pub mod spec_ids;
 pub mod world;
 
 /// An iteration count (histories, seeds, trials, cases) from the environment variable `name`,
