@@ -16,10 +16,8 @@
 //!   ([`wire`]). The HTTP layer's own checks are about its surface, not the lifecycle: the
 //!   ingestion-status endpoint (a host call, `Engine::set_upload_ingestion`, which takes no
 //!   actor) needs an OWNER/ADMIN key, and the `owner_id` list filter accepts only the caller's
-//!   own id (it becomes the engine's `mine`). One check is lifecycle and belongs in the
-//!   engine once it has a rule for it: an output written with a callback token of a superseded
-//!   attempt is refused (`conflict`) before `Engine::add_output` (read, then write: a retry
-//!   committed in between is not caught). Authentication, the engine call and the rendering
+//!   own id (it becomes the engine's `mine`); a callback token's attempt is passed to the
+//!   engine, whose rules refuse a superseded attempt. Authentication, the engine call and the rendering
 //!   (which reads the store) run together in ONE `tokio::task::spawn_blocking` per request, so
 //!   the async runtime never blocks on the store.
 //! * Credentials: `Authorization: Bearer <api key>` or the `ks_uat` cookie; the key is looked up

@@ -246,7 +246,21 @@ impl<S: Store> Engine<S> {
 
     /// A runner writes an output document into `outputs/` of an IN_PROGRESS run.
     pub fn add_output(&self, actor: &Actor, run_id: RunId, name: &str) -> Result<PathPart> {
+        self.add_output_of(actor, run_id, None, name)
+    }
+
+    /// [`Engine::add_output`] by the runner of `attempt` (a callback token's): refused with
+    /// `conflict` once the run moved on to another attempt, decided in the same
+    /// load → decide → commit as the write, so a racing retry cannot slip in between.
+    pub fn add_output_of(
+        &self,
+        actor: &Actor,
+        run_id: RunId,
+        attempt: Option<u32>,
+        name: &str,
+    ) -> Result<PathPart> {
         let (_, doc) = self.on_run_as(actor, run_id, |ctx, run, def| {
+            rules::check_output_attempt(run, attempt)?;
             let outputs = self.folder(run, run.folders.outputs_id)?;
             let existing = self.documents_in(run.tenant_id, outputs.id)?;
             let ids = (self.ids.new_id(), self.ids.new_id());

@@ -65,8 +65,8 @@ pub use start::{decide_start, start_needs_facts, StartRun};
 pub use stop::decide_stop;
 pub use update::{decide_update, update_needs, UpdateFacts, UpdateNeeds, UpdateRun};
 pub use uploads::{
-    decide_add_output, decide_add_upload, decide_ingestion, ingestion_wants_start, IngestionFacts,
-    UploadStatus,
+    check_output_attempt, decide_add_output, decide_add_upload, decide_ingestion,
+    ingestion_wants_start, IngestionFacts, UploadStatus,
 };
 
 /// The error text of a stopped run (STOP-1). The run's [`Run::failure`] says

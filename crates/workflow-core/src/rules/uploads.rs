@@ -220,3 +220,16 @@ pub fn decide_add_output(
     ];
     Ok(Decision::write(t, doc))
 }
+
+/// RTOK-2, CB-4 for outputs: a runner of attempt `attempt` writes outputs only while the run is
+/// still at that attempt; once a retry moved it on, a late runner of the old attempt is refused
+/// (`conflict`) and writes nothing. `None`: the caller names no attempt (an API key).
+pub fn check_output_attempt(run: &Run, attempt: Option<u32>) -> Result<()> {
+    match attempt {
+        Some(a) if a != run.attempt => Err(conflict(
+            run,
+            format!("attempt {a} is over; the run is at attempt {}", run.attempt),
+        )),
+        _ => Ok(()),
+    }
+}

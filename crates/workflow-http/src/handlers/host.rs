@@ -94,9 +94,8 @@ pub(crate) async fn set_ingestion<S: Store + 'static>(
 ///
 /// With a callback token (RTOK-2), the output belongs to the token's attempt: when the run has
 /// moved on to another attempt (a retry), it is refused with `conflict` and nothing is written,
-/// so a late runner of attempt n never adds to attempt m's outputs. The engine has no rule for
-/// this yet, so the check is made here, just before the engine call: a retry committed between
-/// the check and the write is not caught (the window is one store read wide).
+/// so a late runner of attempt n never adds to attempt m's outputs (`Engine::add_output_of`:
+/// the check and the write are one version-checked commit).
 #[utoipa::path(post, path = "/v1/workflow-runs/{run_id}/outputs", tag = "runner-and-host",
     params(("run_id" = Uuid, Path, description = "Run id")),
     request_body = AddOutputRequest,
@@ -109,21 +108,8 @@ pub(crate) async fn add_output<S: Store + 'static>(
     JsonBody(body): JsonBody<AddOutputRequest>,
 ) -> ApiResult<Response> {
     let out = call_runner(&state, creds, RunId(id), move |engine, caller| {
-        let actor = &caller.actor;
-        if let Some(token) = &caller.token {
-            let run = engine.get_run(actor, RunId(id))?;
-            if run.attempt != token.attempt {
-                return Err(Error::conflict(
-                    Some(run.execution_state),
-                    format!(
-                        "this callback token is for attempt {}; the run is at attempt {}",
-                        token.attempt, run.attempt
-                    ),
-                )
-                .into());
-            }
-        }
-        let doc = engine.add_output(actor, RunId(id), &body.name)?;
+        let attempt = caller.token.as_ref().map(|t| t.attempt);
+        let doc = engine.add_output_of(&caller.actor, RunId(id), attempt, &body.name)?;
         Ok(OutputResponse {
             asset: asset(&doc, None),
         })

@@ -244,3 +244,16 @@ fn vis_2_clone_decides_permission_before_state() {
         );
     }
 }
+
+/// RTOK-2, CB-4: outputs of a superseded attempt are refused (`conflict`); the current attempt,
+/// or no attempt named (an API key), passes.
+#[test]
+fn rtok_2_outputs_only_for_the_current_attempt() {
+    let run = running(false);
+    assert!(check_output_attempt(&run, None).is_ok());
+    assert!(check_output_attempt(&run, Some(run.attempt)).is_ok());
+    for stale in [run.attempt - 1, run.attempt + 1] {
+        let err = check_output_attempt(&run, Some(stale)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Conflict);
+    }
+}
