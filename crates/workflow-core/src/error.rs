@@ -27,6 +27,8 @@ wire_enum!(
         ServiceUnavailable = "service_unavailable",
         /// 500: a bug.
         InternalError = "internal_error",
+        /// 501: a ksapi route this server does not serve (HTTP-4).
+        NotImplemented = "not_implemented",
     }
 );
 
@@ -43,6 +45,7 @@ impl ErrorCode {
             ErrorCode::UnprocessableEntity => 422,
             ErrorCode::ServiceUnavailable => 503,
             ErrorCode::InternalError => 500,
+            ErrorCode::NotImplemented => 501,
         }
     }
 }

@@ -72,7 +72,8 @@ mod store;
 
 pub use chrono;
 pub use engine::{
-    is_terminal_event, CallbackResult, Engine, EngineConfig, ListRuns, RelayObserver, RelayReport,
+    is_terminal_event, CallbackResult, CommitObserver, Engine, EngineConfig, ListRuns,
+    RelayObserver, RelayReport,
 };
 pub use error::{Error, ErrorCode, Result, StoreError, StoreErrorKind};
 pub use fixture::{

@@ -96,7 +96,8 @@ pub struct ErrorBody {
     /// Human-readable detail.
     pub detail: String,
     /// One of `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`, `run_busy`,
-    /// `payload_too_large`, `unprocessable_entity`, `service_unavailable`, `internal_error`.
+    /// `payload_too_large`, `unprocessable_entity`, `service_unavailable`, `internal_error`,
+    /// `not_implemented`.
     pub code: String,
     /// The request id, also sent as the `x-request-id` header.
     pub request_id: String,
@@ -112,6 +113,7 @@ pub(crate) fn code_for_status(status: StatusCode) -> ErrorCode {
         413 => ErrorCode::PayloadTooLarge,
         422 => ErrorCode::UnprocessableEntity,
         503 => ErrorCode::ServiceUnavailable,
+        501 => ErrorCode::NotImplemented,
         500..=599 => ErrorCode::InternalError,
         _ => ErrorCode::BadRequest,
     }

@@ -61,11 +61,13 @@ mod handlers;
 mod middleware;
 mod openapi;
 mod render;
+mod watch;
 pub mod wire;
 
 pub use error::{ApiError, ErrorBody};
 pub use middleware::REQUEST_ID_HEADER;
 pub use openapi::openapi;
+pub use watch::{Watchers, MAX_WAIT_SECONDS};
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
@@ -127,6 +129,8 @@ pub struct AppState<S> {
     /// The configuration.
     pub config: HttpConfig,
     pub(crate) permits: Arc<tokio::sync::Semaphore>,
+    /// The runs being waited on (WATCH-1).
+    pub(crate) watchers: Watchers,
 }
 
 impl<S> AppState<S> {
@@ -139,6 +143,7 @@ impl<S> AppState<S> {
             engine,
             config,
             permits,
+            watchers: Watchers::default(),
         }
     }
 }
@@ -149,6 +154,7 @@ impl<S> Clone for AppState<S> {
             engine: self.engine.clone(),
             config: self.config.clone(),
             permits: self.permits.clone(),
+            watchers: self.watchers.clone(),
         }
     }
 }
@@ -158,9 +164,23 @@ impl<S> Clone for AppState<S> {
 /// [`Router::nest`]. It has a fallback (unknown routes answer 404 `not_found` in the SPEC
 /// shape), so a host whose own router also has a fallback should nest it under a prefix.
 pub fn router<S: Store + 'static>(engine: Arc<Engine<S>>, config: HttpConfig) -> Router {
+    router_with_watchers(engine, config, Watchers::new())
+}
+
+/// [`router`] with `watchers` as its registry of long-polling requests (WATCH-1), which it
+/// subscribes to the engine's commits ([`Engine::add_commit_observer`]); keep a clone to see
+/// how many requests wait (metrics, tests).
+pub fn router_with_watchers<S: Store + 'static>(
+    engine: Arc<Engine<S>>,
+    config: HttpConfig,
+    watchers: Watchers,
+) -> Router {
     let body_limit = config.body_limit;
-    let state = AppState::new(engine, config);
+    engine.add_commit_observer(watchers.observer());
+    let mut state = AppState::new(engine, config);
+    state.watchers = watchers;
     routes::<S>()
+        .merge(handlers::unserved::routes::<S>())
         .with_state(state)
         .route("/openapi.json", get(openapi_json))
         .route("/healthz", get(handlers::host::healthz))
@@ -196,6 +216,10 @@ fn routes<S: Store + 'static>() -> Router<AppState<S>> {
         )
         .route("/v1/workflow-runs/{run_id}/inputs", post(add_upload::<S>))
         .route("/v1/workflow-runs/{run_id}/outputs", post(add_output::<S>))
+        .route(
+            "/v1/workflow-runs/{run_id}/history",
+            get(handlers::history::run_history::<S>),
+        )
         .route(
             "/v1/workflow-runs/{run_id}/thread-gate",
             get(thread_gate::<S>),

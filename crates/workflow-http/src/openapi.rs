@@ -32,9 +32,12 @@ use utoipa::{Modify, OpenApi};
         handlers::host::set_ingestion,
         handlers::host::add_output,
         handlers::host::thread_gate,
+        handlers::history::run_history,
     ),
     components(schemas(
         ErrorBody,
+        handlers::history::WorkflowRunHistoryResponse,
+        handlers::history::WorkflowRunHistoryRecord,
         WorkflowRunResponse,
         WorkflowDefinitionResponse,
         PaginatedRuns,

@@ -407,7 +407,7 @@ pub struct CreateWorkflowDefinitionRequest {
 /// The multipart form of run creation, as ksapi sends it (each field a form part; a JSON body
 /// with the same fields is accepted too). Documentation only: the handler parses the form.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct CreateWorkflowRunForm {
     /// Uploads: each becomes a DOCUMENT in `inputs/`, ingestion `pending` (the run is PENDING).
     #[schema(value_type = Vec<String>, format = Binary)]

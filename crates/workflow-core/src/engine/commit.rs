@@ -49,6 +49,9 @@ impl<S: Store> Engine<S> {
         };
         match self.store.commit(commit)? {
             CommitOutcome::Committed => {
+                // WATCH-1: wake waiters before the (possibly slow) inline relay below.
+                self.commit_observers
+                    .committed(tenant, run_id, expected + 1);
                 if queued {
                     // DISP-6: wake the background relay at once.
                     self.relay.wake();

@@ -6,6 +6,7 @@
 //! * `commit`: the load → decide → commit loop and the commit itself;
 //! * `runs`: one method per run operation of SPEC section 3;
 //! * `maintenance`: the outbox relay and the reaper;
+//! * `history`: a run's readable history (HIST-1) and the post-commit observers (WATCH-1);
 //! * `catalog`: tenants, users, knowledge-base parts, versions, definitions.
 
 use crate::error::Result;
@@ -16,9 +17,11 @@ use std::sync::Arc;
 mod catalog;
 mod commit;
 mod facts;
+mod history;
 mod maintenance;
 mod runs;
 
+pub use history::CommitObserver;
 pub use maintenance::{RelayObserver, RelayReport};
 pub use runs::ListRuns;
 
@@ -72,6 +75,7 @@ pub struct Engine<S> {
     ids: Arc<dyn IdGen>,
     config: EngineConfig,
     relay: maintenance::RelayState,
+    commit_observers: history::CommitObservers,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Engine<S> {
@@ -93,6 +97,7 @@ impl<S: Store> Engine<S> {
             ids: Arc::new(RandomIds),
             config: EngineConfig::default(),
             relay: maintenance::RelayState::default(),
+            commit_observers: history::CommitObservers::default(),
         }
     }
 

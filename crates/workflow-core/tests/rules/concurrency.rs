@@ -237,7 +237,10 @@ fn wire_names_round_trip() {
     let names: Vec<&str> = ApprovalState::ALL.iter().map(|s| s.as_str()).collect();
     assert_eq!(names, ["not_required", "pending", "approved"]);
     let statuses: Vec<u16> = ErrorCode::ALL.iter().map(|c| c.http_status()).collect();
-    assert_eq!(statuses, [400, 401, 403, 404, 409, 409, 413, 422, 503, 500]);
+    assert_eq!(
+        statuses,
+        [400, 401, 403, 404, 409, 409, 413, 422, 503, 500, 501]
+    );
     assert_eq!(
         "nope".parse::<ExecutionState>().unwrap_err().code(),
         ErrorCode::UnprocessableEntity

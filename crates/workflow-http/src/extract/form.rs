@@ -36,7 +36,7 @@ fn parse_id_list(field: &str, v: &str) -> ApiResult<Vec<Uuid>> {
 }
 
 /// Parse the create-run body by its content type: multipart (`files` become uploads, PENDING),
-/// JSON, or empty. An unknown form field is 422; another content type is 400.
+/// JSON, or empty. An unknown form field is ignored (HTTP-3); another content type is 400.
 pub(crate) async fn parse_create_form<S: Send + Sync>(
     req: Request,
     state: &S,
@@ -105,12 +105,8 @@ pub(crate) async fn parse_create_form<S: Send + Sync>(
                 "auto_start" => cmd.auto_start = parse_bool("auto_start", text.trim())?,
                 "user_message" => cmd.auto_start_user_message = Some(text),
                 "name" => cmd.name = Some(text),
-                // The documented form has no other fields (`additionalProperties: false`).
-                _ => {
-                    return Err(ApiError::unprocessable(format!(
-                        "unknown form field {name:?}"
-                    )))
-                }
+                // HTTP-3: unknown fields are ignored (a newer client may send more).
+                _ => {}
             }
         }
         return Ok(cmd);

@@ -8,8 +8,10 @@
 //! check on a callback token's attempt before an output is written (see `host::add_output`).
 
 pub(crate) mod definitions;
+pub(crate) mod history;
 pub(crate) mod host;
 pub(crate) mod runs;
+pub(crate) mod unserved;
 
 use crate::error::ApiError;
 use crate::extract::Credentials;

@@ -20,22 +20,21 @@ use workflow_core::{
 
 // ----------------------------------------------------------------------------------- run reads
 
-/// Get a run (GET-1).
+/// Get a run (GET-1); with `wait_for_version_gt`, a long poll (WATCH-1, see
+/// [`super::history::get_run_watching`]).
 #[utoipa::path(get, path = "/v1/workflow-runs/{run_id}", tag = "workflow-runs",
-    params(("run_id" = Uuid, Path, description = "Run id")),
-    responses((status = 200, body = WorkflowRunResponse), (status = 404, body = crate::error::ErrorBody)),
+    params(("run_id" = Uuid, Path, description = "Run id"),
+        ("wait_for_version_gt" = Option<u64>, Query, description = "WATCH-1 (beyond ksapi): answer as soon as the run's `version` exceeds this (at once when it already does), or after `wait_seconds` with the run as it is"),
+        ("wait_seconds" = Option<f64>, Query, minimum = 0, maximum = 60, description = "WATCH-1: the longest wait, in seconds (0..=60, default 30); only with `wait_for_version_gt`")),
+    responses((status = 200, description = "The run", body = WorkflowRunResponse), (status = 404, description = "No such run, or not readable by the caller", body = crate::error::ErrorBody)),
     security(("bearerAuth" = []), ("cookieAuth" = [])))]
 pub(crate) async fn get_run<S: Store + 'static>(
     State(state): State<AppState<S>>,
     creds: Credentials,
     PathId(id): PathId,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<JsonBytes> {
-    // A runner's callback token may read its own run, whatever attempt it was minted for.
-    call_runner(&state, creds, RunId(id), move |engine, caller| {
-        let run = engine.get_run(&caller.actor, RunId(id))?;
-        JsonBytes::of(&render_run(engine, caller, &run, true)?)
-    })
-    .await
+    super::history::get_run_watching(state, creds, id, raw).await
 }
 
 async fn list_common<S: Store + 'static>(

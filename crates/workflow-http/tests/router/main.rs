@@ -24,8 +24,10 @@ mod auth;
 mod definitions;
 mod errors;
 mod host;
+mod ksapi_routes;
 mod lists;
 mod runs;
+mod watch;
 
 /// The `workflow-server` demo tenant (one file: the server's `--demo` fixture).
 const DEMO_FIXTURE: &str = include_str!("../../../workflow-server/src/demo_fixture.json");
