@@ -88,6 +88,7 @@ impl CapturingDispatcher {
                 } else {
                     "runner unreachable".into()
                 },
+                retry_after: None,
             })
         } else {
             Ok(())

@@ -107,6 +107,7 @@ impl Dispatcher for SimDispatcher {
             return Err(DispatchError {
                 retryable: true,
                 message: "runner unreachable".into(),
+                retry_after: None,
             });
         }
         self.handed.lock().unwrap().insert(m.key);
@@ -122,6 +123,7 @@ impl Dispatcher for SimDispatcher {
             return Err(DispatchError {
                 retryable: true,
                 message: "timed out after delivery".into(),
+                retry_after: None,
             });
         }
         Ok(())
@@ -132,6 +134,7 @@ impl Dispatcher for SimDispatcher {
             return Err(DispatchError {
                 retryable: true,
                 message: "runner unreachable".into(),
+                retry_after: None,
             });
         }
         Ok(())

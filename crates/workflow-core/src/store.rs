@@ -254,6 +254,38 @@ pub struct DispatchError {
     pub retryable: bool,
     /// Detail.
     pub message: String,
+    /// The runner asked not to be called again before this long (HTTP `Retry-After`, HOOK-1).
+    /// The relay waits the longer of this and its own backoff, this capped at the backoff cap
+    /// ([`crate::rules::RelayPolicy::after_failure`]). Meaningless on a permanent error.
+    pub retry_after: Option<std::time::Duration>,
+}
+
+impl DispatchError {
+    /// A transient failure: retried with backoff (DISP-4).
+    pub fn transient(message: impl Into<String>) -> Self {
+        DispatchError {
+            retryable: true,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A permanent refusal: dead-lettered at once (DISP-5).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        DispatchError {
+            retryable: false,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The same error, asking the relay to wait at least `wait` before the next try.
+    pub fn with_retry_after(self, wait: Option<std::time::Duration>) -> Self {
+        DispatchError {
+            retry_after: wait,
+            ..self
+        }
+    }
 }
 
 /// Hands attempts to runners.

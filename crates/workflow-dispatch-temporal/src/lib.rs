@@ -129,6 +129,7 @@ fn transient(message: String) -> DispatchError {
     DispatchError {
         retryable: true,
         message,
+        retry_after: None,
     }
 }
 
@@ -136,6 +137,7 @@ fn permanent(message: String) -> DispatchError {
     DispatchError {
         retryable: false,
         message,
+        retry_after: None,
     }
 }
 

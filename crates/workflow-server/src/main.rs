@@ -11,7 +11,7 @@ use workflow_dispatch_temporal::{TemporalConfig, TemporalDispatcher};
 use workflow_http::HttpConfig;
 use workflow_runner::{PayloadBuilder, TokenKeys};
 use workflow_server::metrics::{Metrics, RelayMetrics};
-use workflow_server::runner::{channel, spawn_local_runner, LoggingDispatcher};
+use workflow_server::runner::{channel, spawn_local_runner, webhook_dispatcher, LoggingDispatcher};
 use workflow_server::{
     demo_banner, load_fixture, parse_fixture, serve_with_metrics, shutdown_signal, Maintenance,
     RelayWorkers, DEMO_FIXTURE,
@@ -28,6 +28,9 @@ enum RunnerMode {
     /// Each attempt starts one Temporal workflow execution through Temporal's HTTP API
     /// (TEMP-1); a worker (examples/temporal-worker) calls back with the attempt's token.
     Temporal,
+    /// Each dispatch and cancel is POSTed to --webhook-url, signed per Standard Webhooks with
+    /// the secret of --webhook-secret-file (HOOK-1); the receiver calls back with the token.
+    Webhook,
 }
 
 /// The workflow-runs API server (wire-compatible with the ksapi 3.18.2 client).
@@ -89,6 +92,16 @@ struct Args {
     /// Workflow type the Temporal workers implement.
     #[arg(long, default_value = "WorkflowRun")]
     temporal_workflow_type: String,
+    /// The receiver of --runner webhook (an http:// URL).
+    #[arg(long, required_if_eq("runner", "webhook"))]
+    webhook_url: Option<String>,
+    /// The webhook signing secret(s): one `whsec_<base64>` (24 to 64 key bytes) per line, every
+    /// one signs (rotation); the receiver holds one of them. Never created: see the README.
+    #[arg(long, required_if_eq("runner", "webhook"))]
+    webhook_secret_file: Option<PathBuf>,
+    /// A webhook delivery unanswered after this many milliseconds is cut off and retried.
+    #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(1..))]
+    webhook_timeout_ms: u64,
 }
 
 fn main() -> std::process::ExitCode {
@@ -170,6 +183,14 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
             t.workflow_type = args.temporal_workflow_type.clone();
             Arc::new(TemporalDispatcher::new(t, payloads))
         }
+        RunnerMode::Webhook => Arc::new(webhook_dispatcher(
+            args.webhook_url.as_deref().unwrap_or_default(),
+            args.webhook_secret_file
+                .as_deref()
+                .unwrap_or(std::path::Path::new("")),
+            Duration::from_millis(args.webhook_timeout_ms),
+            payloads,
+        )?),
     };
     let metrics = Arc::new(Metrics::new());
     // DISP-6: no API call waits for a runner; the relay workers deliver in the background.
@@ -187,6 +208,7 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
                     RunnerMode::Local => "local",
                     RunnerMode::None => "none",
                     RunnerMode::Temporal => "temporal",
+                    RunnerMode::Webhook => "webhook",
                 },
                 metrics: metrics.clone(),
             })),
@@ -205,7 +227,7 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
             inbox,
             Duration::from_millis(args.runner_delay_ms),
         )),
-        RunnerMode::None | RunnerMode::Temporal => None,
+        RunnerMode::None | RunnerMode::Temporal | RunnerMode::Webhook => None,
     };
     let period = Duration::from_millis(args.maintenance_ms.max(10));
     let relay = RelayWorkers::spawn(engine.clone(), args.relay_workers, period);

@@ -9,9 +9,11 @@
 //! (stop, timeout) aborts a waiting attempt; an attempt already past its wait still reports, and
 //! the engine ignores that late result (`already_terminal`, CB-3; `stale_attempt` after a retry,
 //! CB-4). `--runner none` uses [`LoggingDispatcher`]: dispatches are only logged and an outside
-//! runner posts the callbacks.
+//! runner posts the callbacks. `--runner webhook` uses [`webhook_dispatcher`]: each message is
+//! POSTed, signed per Standard Webhooks, to one receiver URL (HOOK-1).
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -20,6 +22,8 @@ use workflow_core::{
     Actor, Callback, CallbackStatus, Cancel, Dispatch, DispatchError, DispatchKey, Dispatcher,
     Engine, ExecutionState, Role, Store,
 };
+use workflow_dispatch_webhook::{load_secrets, WebhookConfig, WebhookDispatcher};
+use workflow_runner::PayloadBuilder;
 
 /// A message for the runner.
 #[derive(Clone, Debug)]
@@ -53,6 +57,7 @@ impl ChannelDispatcher {
         self.tx.send(m).map_err(|_| DispatchError {
             retryable: true,
             message: "the local runner is not running".to_owned(),
+            retry_after: None,
         })
     }
 }
@@ -79,6 +84,25 @@ impl Dispatcher for LoggingDispatcher {
         tracing::info!(run_id = %c.key.run_id, attempt = c.key.attempt, reason = %c.reason, "cancel logged");
         Ok(())
     }
+}
+
+/// The dispatcher of `--runner webhook` (HOOK-1): POSTs to `url`, signed with every secret of
+/// `secret_file` (one `whsec_<base64>` per line), each delivery cut off after `timeout`. Errors
+/// (an unreadable or malformed secret file, a URL that is not `http://host…`) are for the
+/// operator, at start.
+pub fn webhook_dispatcher(
+    url: &str,
+    secret_file: &Path,
+    timeout: Duration,
+    payloads: PayloadBuilder,
+) -> Result<WebhookDispatcher, String> {
+    let secrets = load_secrets(secret_file).map_err(|e| e.to_string())?;
+    let config = WebhookConfig {
+        timeout,
+        connect_timeout: WebhookConfig::new(url).connect_timeout.min(timeout),
+        ..WebhookConfig::new(url)
+    };
+    WebhookDispatcher::new(config, secrets, payloads).map_err(|e| e.to_string())
 }
 
 /// Start the simulated agent on `inbox`; it runs until the inbox closes or the handle is aborted

@@ -22,10 +22,12 @@ impl Dispatcher for Picky {
             0 => Err(DispatchError {
                 retryable: false,
                 message: "refused".into(),
+                retry_after: None,
             }),
             1 => Err(DispatchError {
                 retryable: true,
                 message: "busy".into(),
+                retry_after: None,
             }),
             _ => Ok(()),
         }

@@ -55,7 +55,9 @@ impl RelayPolicy {
 
     /// What a failed attempt at `now` makes of `entry`: dead at once on a permanent refusal, or
     /// once it has failed `max_tries` times over at least `dead_after`; else a retry after the
-    /// backoff.
+    /// backoff, or after the runner's `Retry-After` if that is longer (HOOK-1). A `Retry-After`
+    /// counts only up to `backoff_cap`, so a runner cannot park a message for longer than the
+    /// relay itself ever would.
     pub fn after_failure(
         &self,
         entry: &OutboxEntry,
@@ -75,9 +77,15 @@ impl RelayPolicy {
                 error: format!("gave up after {tries} tries: {}", error.message),
             };
         }
+        // Past chrono's range is past the cap too.
+        let asked = error.retry_after.map_or(chrono::Duration::zero(), |d| {
+            chrono::Duration::from_std(d)
+                .unwrap_or(self.backoff_cap)
+                .min(self.backoff_cap)
+        });
         Delivery::Retry {
             error: error.message.clone(),
-            next_try_at: now + self.backoff(tries, jitter),
+            next_try_at: now + self.backoff(tries, jitter).max(asked),
         }
     }
 }

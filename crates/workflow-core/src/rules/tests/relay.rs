@@ -25,6 +25,7 @@ fn transient() -> DispatchError {
     DispatchError {
         retryable: true,
         message: "connection refused".into(),
+        retry_after: None,
     }
 }
 
@@ -75,12 +76,35 @@ fn disp_4_transient_failure_is_a_retry_after_the_backoff() {
     );
 }
 
+/// HOOK-1: a runner's `Retry-After` is honoured when it is longer than the backoff, never makes
+/// the wait shorter than the backoff, and counts only up to the backoff cap.
+#[test]
+fn hook_1_retry_after_is_the_wait_when_longer_than_the_backoff_capped() {
+    let p = policy();
+    let wait = |tries: u32, retry_after: Option<u64>| {
+        let error = transient().with_retry_after(retry_after.map(std::time::Duration::from_secs));
+        match p.after_failure(&entry(tries, Some(now())), &error, now(), 0.0) {
+            Delivery::Retry { next_try_at, .. } => (next_try_at - now()).num_seconds(),
+            other => panic!("expected a retry, got {other:?}"),
+        }
+    };
+    assert_eq!(wait(0, None), 1, "the backoff alone");
+    assert_eq!(wait(0, Some(7)), 7, "a longer Retry-After wins");
+    assert_eq!(
+        wait(3, Some(1)),
+        8,
+        "a shorter Retry-After does not shorten the backoff"
+    );
+    assert_eq!(wait(0, Some(3600)), 30, "capped at backoff_cap");
+    assert_eq!(wait(0, Some(u64::MAX)), 30, "no overflow");
+}
 /// DISP-5: a permanent refusal is dead at once, on its first try.
 #[test]
 fn disp_5_permanent_refusal_is_dead_at_once() {
     let refused = DispatchError {
         retryable: false,
         message: "namespace not found".into(),
+        retry_after: None,
     };
     assert_eq!(
         policy().after_failure(&entry(0, None), &refused, now(), 0.5),
