@@ -24,6 +24,9 @@ bash crates/workflow-server/tests/e2e/run.sh
 echo "== Temporal end-to-end (dev server, --runner temporal, the reference worker, faults)"
 bash crates/workflow-server/tests/e2e/temporal.sh
 
+echo "== webhook end-to-end (--runner webhook, a PyPI standardwebhooks receiver, 503/410/hang)"
+bash crates/workflow-server/tests/e2e/webhook.sh
+
 echo "== schemathesis against /openapi.json (all checks)"
 bash crates/workflow-server/tests/e2e/schemathesis.sh
 
