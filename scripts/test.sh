@@ -30,6 +30,9 @@ bash crates/workflow-server/tests/e2e/webhook.sh
 echo "== schemathesis against /openapi.json (all checks)"
 bash crates/workflow-server/tests/e2e/schemathesis.sh
 
+echo "== /openapi.json is valid OpenAPI 3.1 (openapi-spec-validator, 0 errors) and generates a client"
+bash crates/workflow-server/tests/e2e/openapi_validate.sh
+
 if [ "${SKIP_FUZZ:-0}" != "1" ]; then
   echo "== fuzz smoke (${FUZZ_SECONDS}s per target)"
   bash fuzz/smoke.sh

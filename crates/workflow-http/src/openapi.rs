@@ -139,6 +139,20 @@ impl StandardResponses {
     }
 }
 
+impl StandardResponses {
+    /// The description of a `status` answer whose annotation gave none.
+    fn default_description(status: &str) -> &'static str {
+        match status {
+            "200" => "Success",
+            "201" => "Created; `Location` points at it",
+            "202" => "Accepted; `Location` points at the run",
+            "204" => "Done; no body",
+            s if s.starts_with('2') => "Success",
+            s => Self::error(s).1,
+        }
+    }
+}
+
 fn request_id_header() -> utoipa::openapi::header::Header {
     let mut h = utoipa::openapi::header::Header::new(utoipa::openapi::schema::Object::with_type(
         utoipa::openapi::schema::Type::String,
@@ -184,8 +198,13 @@ impl Modify for StandardResponses {
                         .entry(status.to_owned())
                         .or_insert_with(|| RefOr::T(response));
                 }
-                for response in op.responses.responses.values_mut() {
+                for (status, response) in op.responses.responses.iter_mut() {
                     if let RefOr::T(r) = response {
+                        // OpenAPI requires a description on every response: an annotation
+                        // that gave none gets the standard one of its status.
+                        if r.description.trim().is_empty() {
+                            r.description = Self::default_description(status).to_owned();
+                        }
                         r.headers
                             .entry(crate::REQUEST_ID_HEADER.to_owned())
                             .or_insert_with(|| RefOr::T(request_id_header()));

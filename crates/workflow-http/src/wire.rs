@@ -406,25 +406,33 @@ pub struct CreateWorkflowDefinitionRequest {
 
 /// The multipart form of run creation, as ksapi sends it (each field a form part; a JSON body
 /// with the same fields is accepted too). Documentation only: the handler parses the form.
+// Every field is optional; no container `#[serde(default)]`, whose `""` defaults the document
+// would publish, and which `name`'s own schema (minLength 1, pattern) refuses.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
-#[serde(default)]
 pub struct CreateWorkflowRunForm {
     /// Uploads: each becomes a DOCUMENT in `inputs/`, ingestion `pending` (the run is PENDING).
     #[schema(value_type = Vec<String>, format = Binary)]
+    #[serde(default)]
     pub files: Vec<String>,
     /// Path-part UUIDs (at most `maxItems`): one form part per id, or one part holding a JSON array
     /// (as ksapi sends it) or a comma-separated list.
+    #[serde(default)]
     pub input_scope: Vec<Uuid>,
     /// The idempotency key (CREATE-6).
+    #[serde(default)]
     pub idempotency_key: String,
     /// `true`/`false` (CREATE-7).
+    #[serde(default)]
     pub auto_start: bool,
     /// The auto-start message (CREATE-7).
+    #[serde(default)]
     pub user_message: String,
     /// Display name (CREATE-4).
+    #[serde(default)]
     pub name: String,
     /// Skill UUIDs: one form part per id, or one part holding a JSON array or a
     /// comma-separated list.
+    #[serde(default)]
     pub selected_skill_ids: Vec<Uuid>,
 }
 
