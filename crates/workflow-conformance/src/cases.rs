@@ -599,9 +599,9 @@ pub fn list_filters_by_state_and_approval<S: Store>(store: S) {
     let draft = w.draft();
     let running = w.running();
     let pending_approval = w.run_in(Setup::CompletedApprovalPending);
-    let q = |s, a| ListRuns {
-        execution_state: s,
-        approval_state: a,
+    let q = |s: Option<ExecutionState>, a: Option<ApprovalState>| ListRuns {
+        states: s.into_iter().collect(),
+        approval_states: a.into_iter().collect(),
         ..ListRuns::default()
     };
     let ids = |p: Page<Run>| p.items.into_iter().map(|r| r.id).collect::<Vec<_>>();
@@ -664,6 +664,349 @@ pub fn list_orders_newest_first_nulls_last<S: Store>(store: S) {
         &rest[..],
         "unstarted runs last, by id descending"
     );
+}
+
+/// LIST-2, LIST-3: every ksapi filter and order, each checked against an oracle over all the
+/// runs (loaded one by one): several states and approval states at once, ASC and DESC (runs
+/// without the sort time last in both), inclusive/exclusive time windows, `owner_id` (never
+/// `forbidden`; `mine` overrides it), `approvable_by_me` (APPROVE-5, grants on the definition or
+/// on one run folder; never for an assumed actor) and the tag filters.
+pub fn list_2_every_filter_and_order<S: Store>(store: S) {
+    let w = World::new(store);
+    let mut made = Vec::new();
+    for setup in [
+        Setup::NotStarted,
+        Setup::InProgress,
+        Setup::CompletedApprovalPending,
+        Setup::FailedAfterStart,
+        Setup::CompletedNotRequired,
+        Setup::Pending,
+    ] {
+        w.clock.advance(chrono::Duration::seconds(10));
+        made.push(w.run_in(setup).id);
+    }
+    w.clock.advance(chrono::Duration::seconds(10));
+    let theirs = w
+        .engine
+        .create_run(&w.user_read_write, w.def.id, CreateRun::default())
+        .unwrap();
+    made.push(theirs.id);
+    w.clock.advance(chrono::Duration::seconds(10));
+    // A later edit moves one old run's updated_at past the others'.
+    let touched = w
+        .engine
+        .update_run(
+            &w.triggerer,
+            made[0],
+            UpdateRun {
+                name: Some("touched".into()),
+                ..UpdateRun::default()
+            },
+        )
+        .unwrap();
+    let all: Vec<Run> = made
+        .iter()
+        .map(|id| w.engine.get_run(&w.owner, *id).unwrap())
+        .collect();
+    assert_eq!(all[0], touched);
+    let ids = |p: Page<Run>| p.items.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let oracle = |keep: &dyn Fn(&Run) -> bool, q: &ListRuns| {
+        let mut hits: Vec<&Run> = all.iter().filter(|r| keep(r)).collect();
+        let key = |r: &Run| match q.order {
+            RunOrder::CreatedAt => Some(r.created_at),
+            RunOrder::StartedAt => r.started_at,
+            RunOrder::CompletedAt => r.completed_at,
+        };
+        let dir = |c: std::cmp::Ordering| {
+            if q.dir == SortDir::Asc {
+                c
+            } else {
+                c.reverse()
+            }
+        };
+        hits.sort_by(|a, b| match (key(a), key(b)) {
+            (Some(x), Some(y)) => dir(x.cmp(&y).then(a.id.cmp(&b.id))),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => dir(a.id.cmp(&b.id)),
+        });
+        hits.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    let check = |who: &Actor, q: ListRuns, keep: &dyn Fn(&Run) -> bool| {
+        let want = oracle(keep, &q);
+        let page = list(&w, who, q.clone());
+        assert_eq!(page.total, want.len() as u64, "{q:?}");
+        assert_eq!(ids(page), want, "{q:?}");
+        want.len()
+    };
+    let base = ListRuns {
+        limit: 100,
+        ..ListRuns::default()
+    };
+    let mut nonempty = 0;
+    for order in RunOrder::ALL {
+        for dir in SortDir::ALL {
+            let q = ListRuns {
+                order: *order,
+                dir: *dir,
+                ..base.clone()
+            };
+            nonempty += check(&w.owner, q, &|_| true);
+        }
+    }
+    // Several states / approval states at once.
+    let active = [
+        ExecutionState::NotStarted,
+        ExecutionState::Pending,
+        ExecutionState::InProgress,
+    ];
+    nonempty += check(
+        &w.owner,
+        ListRuns {
+            states: active.to_vec(),
+            ..base.clone()
+        },
+        &|r| active.contains(&r.execution_state),
+    );
+    let approvals = [ApprovalState::Pending, ApprovalState::NotRequired];
+    nonempty += check(
+        &w.owner,
+        ListRuns {
+            approval_states: approvals.to_vec(),
+            states: vec![ExecutionState::Completed],
+            ..base.clone()
+        },
+        &|r| {
+            approvals.contains(&r.approval_state) && r.execution_state == ExecutionState::Completed
+        },
+    );
+    // Windows: from inclusive, to exclusive, on each run's own times.
+    let (from, to) = (all[1].created_at, all[4].created_at);
+    nonempty += check(
+        &w.owner,
+        ListRuns {
+            created: TimeRange {
+                from: Some(from),
+                to: Some(to),
+            },
+            ..base.clone()
+        },
+        &|r| r.created_at >= from && r.created_at < to,
+    );
+    let since = touched.updated_at;
+    nonempty += check(
+        &w.owner,
+        ListRuns {
+            updated: TimeRange {
+                from: Some(since),
+                to: None,
+            },
+            ..base.clone()
+        },
+        &|r| r.updated_at >= since,
+    );
+    check(
+        &w.owner,
+        ListRuns {
+            updated: TimeRange {
+                from: None,
+                to: Some(all[1].updated_at),
+            },
+            ..base.clone()
+        },
+        &|r| r.updated_at < all[1].updated_at,
+    );
+    // owner_id: among the runs the caller can read, never forbidden; mine overrides it.
+    nonempty += check(
+        &w.user_read,
+        ListRuns {
+            owner_id: Some(w.triggerer.user_id),
+            ..base.clone()
+        },
+        &|r| r.triggered_by == w.triggerer.user_id,
+    );
+    nonempty += check(
+        &w.user_read_write,
+        ListRuns {
+            owner_id: Some(w.triggerer.user_id),
+            mine: true,
+            ..base.clone()
+        },
+        &|r| r.triggered_by == w.user_read_write.user_id,
+    );
+    check(
+        &w.user_no_grant,
+        ListRuns {
+            owner_id: Some(w.triggerer.user_id),
+            ..base.clone()
+        },
+        &|_| false,
+    );
+    // approvable_by_me (APPROVE-5).
+    let approvable = ListRuns {
+        approvable_by_me: true,
+        ..base.clone()
+    };
+    nonempty += check(&w.owner, approvable.clone(), &|_| true);
+    nonempty += check(&w.user_read_write, approvable.clone(), &|_| true);
+    check(&w.user_read, approvable.clone(), &|_| false);
+    let assumed = Actor {
+        assumed: true,
+        ..w.owner.clone()
+    };
+    check(&assumed, approvable.clone(), &|_| false);
+    // A read-write grant on one run folder (and a read grant on the definition): that run.
+    let one = &all[2];
+    let mut narrow = w
+        .engine
+        .store()
+        .user(w.tenant, w.user_read.user_id)
+        .unwrap()
+        .unwrap();
+    narrow.grants.push(Grant {
+        path: one.folders.path.clone(),
+        capability: Capability::ReadWrite,
+    });
+    w.engine.put_user(narrow).unwrap();
+    nonempty += check(&w.user_read, approvable.clone(), &|r| r.id == one.id);
+    // Tags: no run carries one.
+    check(
+        &w.owner,
+        ListRuns {
+            include_tag_ids: vec![Uuid::from_u128(7)],
+            ..base.clone()
+        },
+        &|_| false,
+    );
+    assert!(
+        nonempty >= 15,
+        "the checks above compared too little: {nonempty}"
+    );
+}
+
+/// SUM-1: the summary's numbers over a known set of runs: the window (since inclusive, until
+/// inclusive), counts with all five states, failure rate, nearest-rank duration percentiles,
+/// the point-in-time approval backlog, adoption, and visibility (VIS-1) and definition scope.
+pub fn sum_1_summary_aggregates<S: Store>(store: S) {
+    let w = World::new(store);
+    let e = &w.engine;
+    let t = &w.triggerer;
+    let finish = |def: &Definition, secs: i64, status: CallbackStatus| {
+        let run = e.create_run(t, def.id, CreateRun::default()).unwrap();
+        e.start_run(t, run.id, StartRun::default()).unwrap();
+        w.clock.advance(chrono::Duration::seconds(secs));
+        let cb = Callback {
+            status,
+            error: None,
+            attempt: None,
+        };
+        e.callback(t, run.id, cb).unwrap().run
+    };
+    // Before the window: awaiting approval (counted in the backlog only).
+    let old = finish(&w.def, 5, CallbackStatus::Completed);
+    w.clock.advance(chrono::Duration::hours(1));
+    let since = w.clock.now();
+    let a = finish(&w.def, 10, CallbackStatus::Completed);
+    let b = finish(&w.def_plain, 20, CallbackStatus::Completed);
+    let c = finish(&w.def, 30, CallbackStatus::Failed);
+    let d = w.running();
+    w.clock.advance(chrono::Duration::seconds(1));
+    let last = e
+        .create_run(&w.user_read_write, w.def.id, CreateRun::default())
+        .unwrap();
+    w.clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(a.approval_state, ApprovalState::Pending);
+    let q = SummaryQuery {
+        since: Some(since),
+        until: Some(last.created_at),
+        definition_id: None,
+    };
+    let s = e.runs_summary(&w.owner, q).unwrap();
+    let count = |st| {
+        s.counts_by_state
+            .iter()
+            .find(|(x, _)| *x == st)
+            .map(|(_, n)| *n)
+    };
+    assert_eq!(s.counts_by_state.len(), 5);
+    assert_eq!(count(ExecutionState::Completed), Some(2));
+    assert_eq!(count(ExecutionState::Failed), Some(1));
+    assert_eq!(count(ExecutionState::InProgress), Some(1));
+    assert_eq!(
+        count(ExecutionState::NotStarted),
+        Some(1),
+        "until is inclusive"
+    );
+    assert_eq!(count(ExecutionState::Pending), Some(0));
+    assert_eq!(s.total, 5);
+    assert_eq!(s.failure_rate, Some(1.0 / 3.0));
+    assert_eq!(s.duration_p50_seconds, Some(20.0));
+    assert_eq!(s.duration_p95_seconds, Some(30.0));
+    assert_eq!(s.pending_approval_count, 2, "{old:?} and {a:?}");
+    let age = (w.clock.now() - old.completed_at.unwrap()).num_milliseconds() as f64 / 1000.0;
+    assert_eq!(s.oldest_pending_age_seconds, Some(age));
+    assert_eq!(s.distinct_triggerers, 2);
+    let active = e
+        .store()
+        .definitions(w.tenant)
+        .unwrap()
+        .iter()
+        .filter(|d| d.is_active && !d.is_template)
+        .count() as u64;
+    assert!(active >= 2);
+    assert_eq!(s.active_definitions, active);
+    assert_eq!(
+        (s.window_start, s.window_end),
+        (since, Some(last.created_at))
+    );
+    // until excludes what comes after it.
+    let before_last = SummaryQuery {
+        until: Some(last.created_at - chrono::Duration::nanoseconds(1)),
+        ..q
+    };
+    assert_eq!(e.runs_summary(&w.owner, before_last).unwrap().total, 4);
+    // One definition.
+    let plain = e
+        .runs_summary(
+            &w.owner,
+            SummaryQuery {
+                definition_id: Some(w.def_plain.id),
+                ..q
+            },
+        )
+        .unwrap();
+    assert_eq!((plain.total, plain.failure_rate), (1, Some(0.0)));
+    assert_eq!(plain.duration_p50_seconds, Some(20.0));
+    assert_eq!(
+        (plain.pending_approval_count, plain.active_definitions),
+        (0, 1)
+    );
+    // VIS-1: a user who can read nothing sees nothing; an unreadable definition is not_found.
+    let none = e.runs_summary(&w.user_no_grant, q).unwrap();
+    assert_eq!(
+        (none.total, none.failure_rate, none.duration_p50_seconds),
+        (0, None, None)
+    );
+    assert_eq!(
+        (none.pending_approval_count, none.oldest_pending_age_seconds),
+        (0, None)
+    );
+    let hidden = SummaryQuery {
+        definition_id: Some(w.def.id),
+        ..q
+    };
+    assert_eq!(
+        e.runs_summary(&w.user_no_grant, hidden).unwrap_err().code(),
+        ErrorCode::NotFound
+    );
+    // The default window is the last 7 days.
+    let default = e.runs_summary(&w.owner, SummaryQuery::default()).unwrap();
+    assert_eq!(
+        default.window_start,
+        w.clock.now() - chrono::Duration::days(7)
+    );
+    assert_eq!(default.total, 6);
+    let _ = (b, c, d);
 }
 
 /// LIST-1: `limit` and `offset` page through; `total` ignores them.

@@ -12,7 +12,7 @@ pub enum Call<'a> {
     Tenant,
     /// `user`.
     User,
-    /// `user_by_api_key`.
+    /// `user_by_api_key_digest` (also what `user_by_api_key` calls).
     UserByApiKey,
     /// `path_part(tenant, id)`.
     PathPart(TenantId, PathPartId),
@@ -99,7 +99,7 @@ impl<S: Store, I: Interceptor<S>> Store for Intercepted<S, I> {
     forward! {
         tenant(id: TenantId) -> StoreResult<Option<Tenant>> => Call::Tenant;
         user(tenant: TenantId, id: UserId) -> StoreResult<Option<User>> => Call::User;
-        user_by_api_key(key: &str) -> StoreResult<Option<User>> => Call::UserByApiKey;
+        user_by_api_key_digest(digest: &ApiKeyDigest) -> StoreResult<Option<User>> => Call::UserByApiKey;
         path_part(tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>> => Call::PathPart(tenant, id);
         children(tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>> => Call::Children;
         descendants(tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>> => Call::Descendants;
@@ -110,6 +110,7 @@ impl<S: Store, I: Interceptor<S>> Store for Intercepted<S, I> {
         run_id_by_name(tenant: TenantId, definition: DefinitionId, name: &str) -> StoreResult<Option<RunId>> => Call::RunIdByName;
         run_by_idempotency_key(tenant: TenantId, definition: DefinitionId, user: UserId, key: &str) -> StoreResult<Option<Run>> => Call::RunByIdempotencyKey;
         list_runs(query: &RunQuery) -> StoreResult<Page<Run>> => Call::ListRuns;
+        run_stats(query: &RunQuery) -> StoreResult<RunStats> => Call::ListRuns;
         count_runs_by_state() -> StoreResult<Vec<(ExecutionState, u64)>> => Call::ListRuns;
         expired_runs(now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> => Call::ExpiredRuns;
         history(tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>> => Call::History;

@@ -223,7 +223,7 @@ fn user(tenant: TenantId, n: u128, role: Role, grants: Vec<Grant>) -> User {
         role,
         first_name: format!("user{n}"),
         last_name: "Test".into(),
-        api_key: Some(format!("sk-test-{n}")),
+        api_key: Some(ApiKeyDigest::of(&format!("sk-test-{n}"))),
         grants,
     }
 }

@@ -61,7 +61,8 @@ pub struct FixtureUser {
     /// Family name.
     #[serde(default)]
     pub last_name: String,
-    /// API key.
+    /// API key in clear, as clients will send it. Loading stores only its SHA-256 digest
+    /// (SEC-3); the fixture file itself is the operator's, not a file the server writes.
     #[serde(default)]
     pub api_key: Option<String>,
     /// Grants.
@@ -156,7 +157,7 @@ impl<S: Store> Engine<S> {
                 role: u.role,
                 first_name: u.first_name.clone(),
                 last_name: u.last_name.clone(),
-                api_key: u.api_key.clone(),
+                api_key: u.api_key.as_deref().map(crate::ApiKeyDigest::of),
                 grants: u
                     .grants
                     .iter()

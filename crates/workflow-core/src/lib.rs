@@ -60,6 +60,7 @@
 //! assert_eq!(history.len(), 3);
 //! ```
 
+mod api_key;
 mod engine;
 mod error;
 mod fixture;
@@ -70,10 +71,11 @@ pub mod rules;
 pub mod snapshot;
 mod store;
 
+pub use api_key::ApiKeyDigest;
 pub use chrono;
 pub use engine::{
     is_terminal_event, CallbackResult, CommitObserver, Engine, EngineConfig, ListRuns,
-    RelayObserver, RelayReport,
+    RelayObserver, RelayReport, RunsSummary, SummaryQuery,
 };
 pub use error::{Error, ErrorCode, Result, StoreError, StoreErrorKind};
 pub use fixture::{
@@ -86,8 +88,8 @@ pub use rules::{
     Approve, Callback, CloneRun, CreateRun, NewDefinition, NewUpload, StartRun, UpdateRun,
 };
 pub use store::{
-    CatalogWrite, Clock, Commit, CommitOutcome, ConflictKind, Delivery, DispatchError, Dispatcher,
-    IdGen, ManualClock, NoopDispatcher, RandomIds, RunQuery, RunWrite, SeqIds, Store, StoreResult,
-    SystemClock, Visibility,
+    nearest_rank, CatalogWrite, Clock, Commit, CommitOutcome, ConflictKind, Delivery,
+    DispatchError, Dispatcher, IdGen, ManualClock, NoopDispatcher, RandomIds, RunQuery, RunSet,
+    RunStats, RunWrite, SeqIds, Store, StoreResult, SystemClock, Visibility,
 };
 pub use uuid;

@@ -1,6 +1,7 @@
 //! Domain types. Enums convert to and from their SPEC wire strings in exactly one place: the
 //! serde attributes here, mirrored by each enum's `as_str`/`FromStr` (see [`wire_enum!`]).
 
+use crate::api_key::ApiKeyDigest;
 use crate::ids::{DefinitionId, PathPartId, RunId, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -236,7 +237,37 @@ wire_enum!(
 );
 
 wire_enum!(
-    /// Sort key of run listings; always newest first (LIST-1).
+    /// Direction of a listing (LIST-2); rows without the sort time come last either way.
+    SortDir {
+        /// Oldest first.
+        Asc = "ASC",
+        /// Newest first (the default).
+        Desc = "DESC",
+    }
+);
+
+/// A time window: `from` inclusive, `to` exclusive (LIST-2); `None` ends are open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    /// At or after this.
+    pub from: Option<Timestamp>,
+    /// Strictly before this.
+    pub to: Option<Timestamp>,
+}
+
+impl TimeRange {
+    /// Whether `t` is inside.
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t < e)
+    }
+    /// Whether both ends are open.
+    pub fn is_open(&self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+}
+
+wire_enum!(
+    /// Sort key of run listings (LIST-1); newest first unless [`SortDir::Asc`].
     RunOrder {
         /// By creation time.
         CreatedAt = "CREATED_AT",
@@ -314,8 +345,9 @@ pub struct User {
     pub first_name: String,
     /// Family name.
     pub last_name: String,
-    /// API key the HTTP layer authenticates with, if any.
-    pub api_key: Option<String>,
+    /// The SHA-256 digest of the API key the HTTP layer authenticates with, if any (SEC-3: the
+    /// key itself is never stored; [`ApiKeyDigest::of`] hashes a key in clear).
+    pub api_key: Option<ApiKeyDigest>,
     /// Path grants (meaningful for `USER`).
     pub grants: Vec<Grant>,
 }
@@ -583,6 +615,8 @@ pub enum Event {
     TimedOut,
     /// Retried (RETRY-1).
     Retried,
+    /// Resumed from its surviving thread (RESUME-1).
+    Resumed,
     /// An output document was added.
     OutputAdded,
     /// Approved (APPROVE-3).

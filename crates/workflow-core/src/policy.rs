@@ -72,6 +72,47 @@ pub fn can_read_path(actor: &Actor, grants: &[Grant], tenant: crate::TenantId, p
     actor.tenant_id == tenant && (actor.role.is_admin() || capability_on(grants, path).is_some())
 }
 
+/// The runs `actor` may approve (APPROVE-5: write access to the run folder, never assumed),
+/// among runs of `definitions`, for `approvable_by_me` (LIST-2): `None` means every run
+/// (OWNER/ADMIN). A read-write grant covering a definition's `runs/` folder covers all its runs;
+/// one on a single run folder (`<definition>/runs/<name>`) covers that run.
+pub fn approvable_runs(
+    actor: &Actor,
+    grants: &[Grant],
+    definitions: &[Definition],
+) -> Option<crate::store::RunSet> {
+    let mut set = crate::store::RunSet::default();
+    if actor.assumed {
+        return Some(set);
+    }
+    if actor.role.is_admin() {
+        return None;
+    }
+    let writable: Vec<&Grant> = grants
+        .iter()
+        .filter(|g| g.capability == Capability::ReadWrite)
+        .collect();
+    for d in definitions
+        .iter()
+        .filter(|d| d.tenant_id == actor.tenant_id)
+    {
+        let runs = child_path(&d.path, "runs");
+        for g in &writable {
+            let path = g.path.trim_end_matches('/');
+            if path_covers(path, &runs) {
+                set.definitions.push(d.id);
+                break;
+            }
+            if let Some((parent, name)) = path.rsplit_once('/') {
+                if parent == runs {
+                    set.runs.push((d.id, name.to_owned()));
+                }
+            }
+        }
+    }
+    Some(set)
+}
+
 /// Whether `actor` can write a knowledge-base node at `path` of `tenant`.
 pub fn can_write_path(
     actor: &Actor,

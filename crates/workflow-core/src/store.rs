@@ -1,11 +1,12 @@
 //! The ports: [`Store`] (persistence), [`Dispatcher`] (runners), [`Clock`] and [`IdGen`].
 //! Adapters live in other crates; the conformance suite checks every `Store` requirement.
 
+use crate::api_key::ApiKeyDigest;
 use crate::error::StoreError;
 use crate::ids::{DefinitionId, PathPartId, RunId, TenantId, UserId};
 use crate::model::{
     ApprovalState, Cancel, Definition, Dispatch, ExecutionState, HistoryRecord, OutboxEntry,
-    OutboxMessage, Page, PathPart, Run, RunOrder, Tenant, Timestamp, User,
+    OutboxMessage, Page, PathPart, Run, RunOrder, SortDir, Tenant, TimeRange, Timestamp, User,
 };
 use uuid::Uuid;
 
@@ -124,27 +125,152 @@ pub enum Visibility {
     },
 }
 
-/// A run listing query, already validated and scoped by the engine.
+/// Runs named by definition, or by (definition, name): the runs an actor may approve
+/// (`approvable_by_me`, APPROVE-5), as the grants covering them allow.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunSet {
+    /// Every run of these definitions.
+    pub definitions: Vec<DefinitionId>,
+    /// These single runs: (definition, run name).
+    pub runs: Vec<(DefinitionId, String)>,
+}
+
+impl RunSet {
+    /// Whether `run` is in the set.
+    pub fn contains(&self, run: &Run) -> bool {
+        self.definitions.contains(&run.definition_id)
+            || self
+                .runs
+                .iter()
+                .any(|(d, n)| *d == run.definition_id && *n == run.name)
+    }
+}
+
+/// A run listing query, already validated and scoped by the engine (LIST-1, LIST-2). Every
+/// filter is answered by the store (pushed into its query, LIST-3), never after loading.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunQuery {
     /// Tenant scope.
     pub tenant_id: TenantId,
     /// One definition, or the whole tenant.
     pub definition_id: Option<DefinitionId>,
-    /// Filter on execution state.
-    pub execution_state: Option<ExecutionState>,
-    /// Filter on approval state.
-    pub approval_state: Option<ApprovalState>,
-    /// Filter on the triggerer ("mine").
+    /// Any of these execution states; empty: all.
+    pub states: Vec<ExecutionState>,
+    /// Any of these approval states; empty: all.
+    pub approval_states: Vec<ApprovalState>,
+    /// Filter on the triggerer ("mine", `owner_id`).
     pub triggered_by: Option<UserId>,
+    /// `created_at` window.
+    pub created: TimeRange,
+    /// `updated_at` window.
+    pub updated: TimeRange,
+    /// Only these runs (`approvable_by_me`); `None`: no such filter.
+    pub within: Option<RunSet>,
     /// Permission scope.
     pub visibility: Visibility,
-    /// Newest first by this time; runs without it come last; ties by id, descending.
+    /// Sort key; runs without it come last in either direction; ties by id in the same
+    /// direction.
     pub order: RunOrder,
+    /// Newest (largest) first, or oldest.
+    pub dir: SortDir,
     /// 1..=100.
     pub limit: u32,
     /// Rows to skip.
     pub offset: u64,
+}
+
+impl RunQuery {
+    /// Every run of `tenant`, newest first by creation, the first 100 (add filters with struct
+    /// update syntax).
+    pub fn all(tenant_id: TenantId) -> Self {
+        RunQuery {
+            tenant_id,
+            definition_id: None,
+            states: Vec::new(),
+            approval_states: Vec::new(),
+            triggered_by: None,
+            created: TimeRange::default(),
+            updated: TimeRange::default(),
+            within: None,
+            visibility: Visibility::All,
+            order: RunOrder::CreatedAt,
+            dir: SortDir::Desc,
+            limit: 100,
+            offset: 0,
+        }
+    }
+
+    /// Whether `r` matches every filter and the visibility (the meaning each store's query
+    /// must have; the memory store uses it directly).
+    pub fn matches(&self, r: &Run) -> bool {
+        r.tenant_id == self.tenant_id
+            && self.definition_id.is_none_or(|d| r.definition_id == d)
+            && (self.states.is_empty() || self.states.contains(&r.execution_state))
+            && (self.approval_states.is_empty() || self.approval_states.contains(&r.approval_state))
+            && self.triggered_by.is_none_or(|u| r.triggered_by == u)
+            && self.created.contains(r.created_at)
+            && self.updated.contains(r.updated_at)
+            && self.within.as_ref().is_none_or(|w| w.contains(r))
+            && match &self.visibility {
+                Visibility::All => true,
+                Visibility::Only {
+                    definition_ids,
+                    or_triggered_by,
+                } => {
+                    r.triggered_by == *or_triggered_by || definition_ids.contains(&r.definition_id)
+                }
+            }
+    }
+
+    /// The sort key of `r` under this query's order.
+    pub fn sort_key(&self, r: &Run) -> Option<Timestamp> {
+        match self.order {
+            RunOrder::CreatedAt => Some(r.created_at),
+            RunOrder::StartedAt => r.started_at,
+            RunOrder::CompletedAt => r.completed_at,
+        }
+    }
+
+    /// The listing order of two matching runs: by the sort key in the query's direction, runs
+    /// without it last, ties by id in the same direction.
+    pub fn compare(&self, a: &Run, b: &Run) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let by_key = match (self.sort_key(a), self.sort_key(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => return Ordering::Less,
+            (None, Some(_)) => return Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        }
+        .then_with(|| a.id.cmp(&b.id));
+        match self.dir {
+            SortDir::Asc => by_key,
+            SortDir::Desc => by_key.reverse(),
+        }
+    }
+}
+
+/// Aggregates over the runs a [`RunQuery`] matches (its order, limit and offset are ignored):
+/// what the summary (SUM-1) needs, computed by the store, not by loading runs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunStats {
+    /// Matching runs per execution state (states without runs may be left out).
+    pub counts: Vec<(ExecutionState, u64)>,
+    /// Distinct triggerers among them.
+    pub distinct_triggerers: u64,
+    /// Durations (`completed_at - started_at`, seconds) of the terminal ones that have both
+    /// times: the nearest-rank 50th percentile.
+    pub duration_p50_seconds: Option<f64>,
+    /// The nearest-rank 95th percentile of the same.
+    pub duration_p95_seconds: Option<f64>,
+    /// The earliest `completed_at` among them.
+    pub oldest_completed_at: Option<Timestamp>,
+}
+
+/// The nearest-rank percentile `p` (0 < p ≤ 100) of `n` sorted values: the 0-based index of
+/// the value to take, `ceil(p/100 * n) - 1`; `None` when `n == 0`. Stores share it so that
+/// every adapter picks the same element.
+pub fn nearest_rank(p: u32, n: u64) -> Option<u64> {
+    (n > 0).then(|| (u64::from(p) * n).div_ceil(100).max(1) - 1)
 }
 
 /// Persistence of runs, their history and outbox, and the catalog.
@@ -186,8 +312,14 @@ pub trait Store: Send + Sync {
     fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>>;
     /// A user of a tenant.
     fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>>;
-    /// The user holding this API key, in any tenant.
-    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>>;
+    /// The user whose API key has this digest, in any tenant (SEC-3: lookup is by digest; a
+    /// store holds no key in clear).
+    fn user_by_api_key_digest(&self, digest: &ApiKeyDigest) -> StoreResult<Option<User>>;
+    /// The user holding this API key in clear, in any tenant: the lookup by its
+    /// [`ApiKeyDigest::of`]. Adapters implement [`Store::user_by_api_key_digest`] only.
+    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>> {
+        self.user_by_api_key_digest(&ApiKeyDigest::of(key))
+    }
     /// A path part of a tenant.
     fn path_part(&self, tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>>;
     /// Direct children of a path part, ordered by path.
@@ -222,6 +354,8 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Option<Run>>;
     /// A page of runs.
     fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>>;
+    /// Aggregates over the runs `query` matches (SUM-1); its order and paging are ignored.
+    fn run_stats(&self, query: &RunQuery) -> StoreResult<RunStats>;
     /// How many live runs are in each execution state, over all tenants (operators' metrics,
     /// DISP-7); states without runs may be left out.
     fn count_runs_by_state(&self) -> StoreResult<Vec<(ExecutionState, u64)>>;
@@ -425,8 +559,8 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn user(&self, tenant: TenantId, id: UserId) -> StoreResult<Option<User>> {
         (**self).user(tenant, id)
     }
-    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>> {
-        (**self).user_by_api_key(key)
+    fn user_by_api_key_digest(&self, digest: &ApiKeyDigest) -> StoreResult<Option<User>> {
+        (**self).user_by_api_key_digest(digest)
     }
     fn path_part(&self, tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>> {
         (**self).path_part(tenant, id)
@@ -468,6 +602,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>> {
         (**self).list_runs(query)
+    }
+    fn run_stats(&self, query: &RunQuery) -> StoreResult<RunStats> {
+        (**self).run_stats(query)
     }
     fn count_runs_by_state(&self) -> StoreResult<Vec<(ExecutionState, u64)>> {
         (**self).count_runs_by_state()

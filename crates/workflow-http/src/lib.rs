@@ -58,6 +58,7 @@
 mod error;
 pub mod extract;
 mod handlers;
+mod limits;
 mod middleware;
 mod openapi;
 mod render;
@@ -74,6 +75,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::Router;
 use std::sync::Arc;
+use std::time::Duration;
 use workflow_core::{Engine, Store};
 use workflow_runner::TokenKeys;
 
@@ -92,6 +94,13 @@ pub struct HttpConfig {
     /// triggerer, assumed, on exactly three calls of its own run. `None` (the default): no token
     /// is accepted (401).
     pub tokens: Option<Arc<TokenKeys>>,
+    /// A request still unanswered after this long answers 503 `service_unavailable` with
+    /// `Retry-After` (SEC-2); its engine call, if one started, still completes. Keep it above
+    /// the longest long-poll wait. `None`: no limit.
+    pub request_timeout: Option<Duration>,
+    /// Requests handled at once; one more answers 503 `service_unavailable` with `Retry-After`
+    /// at once instead of queueing (SEC-2). `None`: no limit.
+    pub max_in_flight: Option<usize>,
 }
 
 impl Default for HttpConfig {
@@ -101,6 +110,8 @@ impl Default for HttpConfig {
             body_limit: 4 * 1024 * 1024,
             max_concurrent_engine_calls: (cores * 2).clamp(2, 8),
             tokens: None,
+            request_timeout: Some(Duration::from_secs(90)),
+            max_in_flight: Some(512),
         }
     }
 }
@@ -111,6 +122,8 @@ impl PartialEq for HttpConfig {
     fn eq(&self, other: &Self) -> bool {
         self.body_limit == other.body_limit
             && self.max_concurrent_engine_calls == other.max_concurrent_engine_calls
+            && self.request_timeout == other.request_timeout
+            && self.max_in_flight == other.max_in_flight
             && match (&self.tokens, &other.tokens) {
                 (None, None) => true,
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),
@@ -176,10 +189,11 @@ pub fn router_with_watchers<S: Store + 'static>(
     watchers: Watchers,
 ) -> Router {
     let body_limit = config.body_limit;
+    let limits = limits::Limits::of(&config);
     engine.add_commit_observer(watchers.observer());
     let mut state = AppState::new(engine, config);
     state.watchers = watchers;
-    routes::<S>()
+    let api = routes::<S>()
         .merge(handlers::unserved::routes::<S>())
         .with_state(state)
         .route("/openapi.json", get(openapi_json))
@@ -191,7 +205,10 @@ pub fn router_with_watchers<S: Store + 'static>(
                 tracing::error!("a handler panicked");
                 ApiError::internal("the request could not be completed").into_response()
             },
-        ))
+        ));
+    // Inside the request-id middleware, so a 503 of the limits has the SPEC error shape.
+    limits
+        .apply(api)
         .layer(axum::middleware::from_fn(middleware::request_context))
 }
 
@@ -199,6 +216,10 @@ fn routes<S: Store + 'static>() -> Router<AppState<S>> {
     use handlers::{definitions::*, host::*, runs::*};
     Router::new()
         .route("/v1/workflow-runs", get(list_runs::<S>))
+        .route(
+            "/v1/workflow-runs/summary",
+            get(handlers::summary::runs_summary::<S>),
+        )
         .route(
             "/v1/workflow-runs/{run_id}",
             get(get_run::<S>)
@@ -209,6 +230,7 @@ fn routes<S: Store + 'static>() -> Router<AppState<S>> {
         .route("/v1/workflow-runs/{run_id}/stop", post(stop_run::<S>))
         .route("/v1/workflow-runs/{run_id}/callback", post(callback::<S>))
         .route("/v1/workflow-runs/{run_id}/retry", post(retry_run::<S>))
+        .route("/v1/workflow-runs/{run_id}/resume", post(resume_run::<S>))
         .route("/v1/workflow-runs/{run_id}/clone", post(clone_run::<S>))
         .route(
             "/v1/workflow-runs/{run_id}/approval",

@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
         handlers::runs::stop_run,
         handlers::runs::callback,
         handlers::runs::retry_run,
+        handlers::runs::resume_run,
+        handlers::summary::runs_summary,
         handlers::runs::clone_run,
         handlers::runs::approve_run,
         handlers::runs::create_run,
@@ -36,6 +38,8 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(
         ErrorBody,
+        handlers::summary::WorkflowRunSummaryResponse,
+        handlers::summary::WorkflowAdoptionStats,
         handlers::history::WorkflowRunHistoryResponse,
         handlers::history::WorkflowRunHistoryRecord,
         WorkflowRunResponse,

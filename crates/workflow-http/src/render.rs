@@ -182,7 +182,7 @@ impl<'a, S: Store> Renderer<'a, S> {
                 self.actor,
                 ListRuns {
                     definition_id: Some(def.id),
-                    approval_state: Some(ApprovalState::Pending),
+                    approval_states: vec![ApprovalState::Pending],
                     limit: 1,
                     ..ListRuns::default()
                 },

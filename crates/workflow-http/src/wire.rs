@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use workflow_core::policy::{MAX_ERROR_LEN, MAX_INPUT_SCOPE, MAX_REASON_LEN, MAX_USER_MESSAGE_LEN};
-use workflow_core::{ApprovalState, CallbackStatus, ExecutionState, Ingestion, RunOrder};
+use workflow_core::{ApprovalState, CallbackStatus, ExecutionState, Ingestion, RunOrder, SortDir};
 
 /// Minimal user identity (ksapi `UserInfo`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -306,35 +306,22 @@ where
         .ok_or_else(|| D::Error::custom(format!("{n} is not an integer 0..={}", u32::MAX)))
 }
 
-/// A field that may be absent but, when present, is not `null`.
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
-}
-
-/// PATCH body (ksapi `UpdateWorkflowRunRequest`): at least one field (UPDATE-3); a field is
-/// either absent or set (`null` is refused).
+/// PATCH body (ksapi `UpdateWorkflowRunRequest`): at least one non-null field (UPDATE-3); a
+/// field sent as `null` is absent, "leave unchanged" (UPDATE-6).
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[schema(min_properties = 1)]
 pub struct UpdateWorkflowRunRequest {
     /// Replaces the KB-reference scope wholesale (UPDATE-5).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
+    #[serde(default)]
     pub input_scope: Option<Vec<Uuid>>,
     /// New name (CREATE-4).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
+    #[serde(default)]
     pub name: Option<String>,
     /// Arm or disarm auto-start.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
+    #[serde(default)]
     pub auto_start: Option<bool>,
     /// The message used when auto-start fires.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
+    #[serde(default)]
     pub user_message: Option<String>,
 }
 
@@ -618,8 +605,7 @@ value_enum!(
     /// The order of run lists (always newest first).
     SortByValue => RunOrder::ALL.iter().map(|v| v.as_str())
 );
-// The sort direction is an HTTP-side choice with no domain enum: its values are written here.
 value_enum!(
-    /// The only supported sort direction.
-    SortDirValue => ["DESC", "desc"]
+    /// Sort direction (LIST-2); rows without the sort time come last either way.
+    SortDirValue => SortDir::ALL.iter().map(|v| v.as_str())
 );

@@ -70,11 +70,13 @@
 //! # }
 //! ```
 
+mod accept;
 pub mod metrics;
 pub mod runner;
 mod server;
 
 pub use server::{
-    demo_banner, load_fixture, parse_fixture, serve, serve_with_metrics, shutdown_signal, LogRelay,
-    Maintenance, RelayHost, RelayWorkers, DEMO_FIXTURE,
+    default_max_connections, demo_banner, load_fixture, parse_fixture, serve, serve_with,
+    serve_with_metrics, shutdown_signal, LogRelay, Maintenance, RelayHost, RelayWorkers,
+    ServeOptions, DEMO_FIXTURE,
 };

@@ -13,8 +13,8 @@ use workflow_runner::{PayloadBuilder, TokenKeys};
 use workflow_server::metrics::{Metrics, RelayMetrics};
 use workflow_server::runner::{channel, spawn_local_runner, webhook_dispatcher, LoggingDispatcher};
 use workflow_server::{
-    demo_banner, load_fixture, parse_fixture, serve_with_metrics, shutdown_signal, Maintenance,
-    RelayWorkers, DEMO_FIXTURE,
+    demo_banner, load_fixture, parse_fixture, serve_with, shutdown_signal, Maintenance,
+    RelayWorkers, ServeOptions, DEMO_FIXTURE,
 };
 
 /// Who executes dispatched attempts.
@@ -62,6 +62,26 @@ struct Args {
     /// Largest accepted request body, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     body_limit: usize,
+    /// A connection that has not sent a complete request head within this many milliseconds
+    /// is closed; the same limit closes a keep-alive connection idle between requests (SEC-1).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_ms: u64,
+    /// A request's whole body must arrive within this many milliseconds of its head, else the
+    /// request fails and the connection is closed (SEC-1: a body trickling in is cut off).
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_ms: u64,
+    /// A request unanswered after this many milliseconds answers 503 `service_unavailable`
+    /// with Retry-After (SEC-2). Keep it above the longest long-poll wait (60 s).
+    #[arg(long, default_value_t = 90_000, value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout_ms: u64,
+    /// Connections served at once; one more is answered 503 with Retry-After and closed
+    /// (SEC-2). Default: the open-file limit less 256, between 64 and 4096.
+    #[arg(long, default_value_t = workflow_server::default_max_connections())]
+    max_connections: usize,
+    /// Requests handled at once; one more answers 503 `service_unavailable` with Retry-After
+    /// instead of queueing (SEC-2).
+    #[arg(long, default_value_t = 512)]
+    max_in_flight: usize,
     /// Period of the deadline reaper, and of the relay's sweep for messages queued by other
     /// processes or past their backoff (commits of this process wake the relay at once), in
     /// milliseconds.
@@ -254,10 +274,17 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
     let config = HttpConfig {
         body_limit: args.body_limit,
         tokens: Some(Arc::new(keys)),
+        request_timeout: Some(Duration::from_millis(args.request_timeout_ms)),
+        max_in_flight: Some(args.max_in_flight.max(1)),
         ..HttpConfig::default()
     };
-    let served =
-        serve_with_metrics(engine.clone(), listener, config, Some(metrics), shutdown).await;
+    let options = ServeOptions {
+        metrics: Some(metrics),
+        header_timeout: Duration::from_millis(args.header_timeout_ms),
+        body_timeout: Duration::from_millis(args.body_timeout_ms),
+        max_connections: args.max_connections.max(1),
+    };
+    let served = serve_with(engine.clone(), listener, config, options, shutdown).await;
     tracing::info!("no more requests; stopping background tasks");
     maintenance.stop().await;
     relay.stop().await;

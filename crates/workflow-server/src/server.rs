@@ -10,6 +10,8 @@ use tokio::task::JoinHandle;
 use workflow_core::{Engine, Fixture, Store};
 use workflow_http::{router, HttpConfig};
 
+pub use crate::accept::{default_max_connections, serve_with, ServeOptions};
+
 /// Parse a fixture file's text (FIX-1).
 pub fn parse_fixture(text: &str) -> Result<Fixture, String> {
     serde_json::from_str(text).map_err(|e| format!("fixture: {e}"))
@@ -238,13 +240,14 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
 }
 
 /// Serve the router on `listener` until `shutdown` resolves; in-flight requests finish first.
+/// Connections are treated as [`ServeOptions::default`] says (SEC-1, SEC-2).
 pub async fn serve<S: Store + 'static>(
     engine: Arc<Engine<S>>,
     listener: TcpListener,
     config: HttpConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with_metrics(engine, listener, config, None, shutdown).await
+    serve_with(engine, listener, config, ServeOptions::default(), shutdown).await
 }
 
 /// [`serve`], plus `GET /metrics` and request latencies when `metrics` is given (DISP-7).
@@ -255,6 +258,20 @@ pub async fn serve_with_metrics<S: Store + 'static>(
     metrics: Option<Arc<crate::metrics::Metrics>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let options = ServeOptions {
+        metrics,
+        ..ServeOptions::default()
+    };
+    serve_with(engine, listener, config, options, shutdown).await
+}
+
+/// The router of [`serve_with`]: the API, plus `GET /metrics` and request latencies when
+/// `metrics` is given (DISP-7).
+pub(crate) fn app<S: Store + 'static>(
+    engine: Arc<Engine<S>>,
+    config: HttpConfig,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+) -> axum::Router {
     let mut app = router(engine.clone(), config);
     if let Some(metrics) = metrics {
         let scrape = axum::Router::new()
@@ -273,9 +290,7 @@ pub async fn serve_with_metrics<S: Store + 'static>(
                 crate::metrics::observe_requests,
             ));
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    app
 }
 
 /// The built-in demo fixture of `--demo` (FIX-1 shape): tenant `acme` with an owner, an admin

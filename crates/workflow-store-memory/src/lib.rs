@@ -23,10 +23,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use workflow_core::{
-    CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId, Delivery,
-    ExecutionState, HistoryRecord, OutboxEntry, Page, PathPart, PathPartId, Run, RunId, RunOrder,
-    RunQuery, RunWrite, Store, StoreError, StoreResult, Tenant, TenantId, Timestamp, User, UserId,
-    Visibility,
+    nearest_rank, ApiKeyDigest, CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition,
+    DefinitionId, Delivery, ExecutionState, HistoryRecord, OutboxEntry, Page, PathPart, PathPartId,
+    Run, RunId, RunQuery, RunStats, RunWrite, Store, StoreError, StoreResult, Tenant, TenantId,
+    Timestamp, User, UserId,
 };
 
 #[derive(Default)]
@@ -147,31 +147,6 @@ impl Inner {
         out.sort_by(|a, b| a.path.cmp(&b.path));
         out
     }
-
-    fn visible(&self, q: &RunQuery, r: &Run) -> bool {
-        r.tenant_id == q.tenant_id
-            && q.definition_id.is_none_or(|d| r.definition_id == d)
-            && q.execution_state.is_none_or(|s| r.execution_state == s)
-            && q.approval_state.is_none_or(|s| r.approval_state == s)
-            && q.triggered_by.is_none_or(|u| r.triggered_by == u)
-            && match &q.visibility {
-                Visibility::All => true,
-                Visibility::Only {
-                    definition_ids,
-                    or_triggered_by,
-                } => {
-                    r.triggered_by == *or_triggered_by || definition_ids.contains(&r.definition_id)
-                }
-            }
-    }
-}
-
-fn order_key(order: RunOrder, r: &Run) -> Option<Timestamp> {
-    match order {
-        RunOrder::CreatedAt => Some(r.created_at),
-        RunOrder::StartedAt => r.started_at,
-        RunOrder::CompletedAt => r.completed_at,
-    }
 }
 
 impl Store for MemoryStore {
@@ -183,12 +158,14 @@ impl Store for MemoryStore {
         Ok(self.lock().users.get(&(tenant, id)).cloned())
     }
 
-    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>> {
+    fn user_by_api_key_digest(&self, digest: &ApiKeyDigest) -> StoreResult<Option<User>> {
+        // Users hold only digests (SEC-3), like every adapter, so the conformance suite sees one
+        // behaviour.
         Ok(self
             .lock()
             .users
             .values()
-            .find(|u| u.api_key.as_deref() == Some(key))
+            .find(|u| u.api_key.as_ref() == Some(digest))
             .cloned())
     }
 
@@ -275,18 +252,8 @@ impl Store for MemoryStore {
 
     fn list_runs(&self, q: &RunQuery) -> StoreResult<Page<Run>> {
         let g = self.lock();
-        let mut hits: Vec<&Run> = g.runs.values().filter(|r| g.visible(q, r)).collect();
-        // Newest first; runs without the timestamp last; ties by id, descending.
-        hits.sort_by(|a, b| {
-            let (ka, kb) = (order_key(q.order, a), order_key(q.order, b));
-            match (ka, kb) {
-                (Some(x), Some(y)) => y.cmp(&x),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            }
-            .then_with(|| b.id.cmp(&a.id))
-        });
+        let mut hits: Vec<&Run> = g.runs.values().filter(|r| q.matches(r)).collect();
+        hits.sort_by(|a, b| q.compare(a, b));
         let total = hits.len() as u64;
         let items = hits
             .into_iter()
@@ -299,6 +266,35 @@ impl Store for MemoryStore {
             total,
             limit: q.limit,
             offset: q.offset,
+        })
+    }
+
+    fn run_stats(&self, q: &RunQuery) -> StoreResult<RunStats> {
+        let g = self.lock();
+        let hits: Vec<&Run> = g.runs.values().filter(|r| q.matches(r)).collect();
+        let mut counts: BTreeMap<ExecutionState, u64> = BTreeMap::new();
+        for r in &hits {
+            *counts.entry(r.execution_state).or_default() += 1;
+        }
+        let triggerers: std::collections::BTreeSet<UserId> =
+            hits.iter().map(|r| r.triggered_by).collect();
+        let mut durations: Vec<i64> = hits
+            .iter()
+            .filter(|r| r.execution_state.is_terminal())
+            .filter_map(|r| (r.completed_at? - r.started_at?).num_nanoseconds())
+            .collect();
+        durations.sort_unstable();
+        let pick = |p| {
+            nearest_rank(p, durations.len() as u64)
+                .and_then(|i| durations.get(usize::try_from(i).ok()?))
+                .map(|n| *n as f64 / 1e9)
+        };
+        Ok(RunStats {
+            counts: counts.into_iter().collect(),
+            distinct_triggerers: triggerers.len() as u64,
+            duration_p50_seconds: pick(50),
+            duration_p95_seconds: pick(95),
+            oldest_completed_at: hits.iter().filter_map(|r| r.completed_at).min(),
         })
     }
 

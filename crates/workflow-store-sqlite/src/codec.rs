@@ -9,8 +9,8 @@ use serde::Serialize;
 use workflow_core::chrono::DateTime;
 use workflow_core::uuid::Uuid;
 use workflow_core::{
-    ActorStamp, Definition, DefinitionId, HistoryRecord, OutboxEntry, OutboxMessage, PathPart,
-    PathPartId, Run, RunId, StoreError, StoreResult, TenantId, Timestamp, User, UserId,
+    ActorStamp, ApiKeyDigest, Definition, DefinitionId, HistoryRecord, OutboxEntry, OutboxMessage,
+    PathPart, PathPartId, Run, RunId, StoreError, StoreResult, TenantId, Timestamp, User, UserId,
     VersionInfo,
 };
 
@@ -70,6 +70,17 @@ impl Cols<'_, '_> {
     }
     pub(crate) fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
         self.0.get(i).map_err(crate::conn::map_err)
+    }
+    /// An API key digest column (SEC-3): NULL or exactly 32 bytes.
+    pub(crate) fn opt_digest(&self, i: usize) -> StoreResult<Option<ApiKeyDigest>> {
+        let bytes: Option<Vec<u8>> = self.0.get(i).map_err(crate::conn::map_err)?;
+        bytes
+            .map(|b| {
+                ApiKeyDigest::from_slice(&b).ok_or_else(|| {
+                    StoreError::corrupt(format!("an API key digest of {} bytes", b.len()))
+                })
+            })
+            .transpose()
     }
     pub(crate) fn int(&self, i: usize) -> StoreResult<i64> {
         self.0.get(i).map_err(crate::conn::map_err)
@@ -306,7 +317,7 @@ pub(crate) fn user_from_row(row: &Row<'_>) -> StoreResult<User> {
         role: c.enumv("role", 2)?,
         first_name: c.text(3)?,
         last_name: c.text(4)?,
-        api_key: c.opt_text(5)?,
+        api_key: c.opt_digest(5)?,
         grants: Vec::new(),
     })
 }

@@ -126,9 +126,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use workflow_core::{
-    CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId, Delivery,
-    ExecutionState, Grant, HistoryRecord, OutboxEntry, Page, PathPart, PathPartId, Run, RunId,
-    RunQuery, RunWrite, Store, StoreError, StoreResult, Tenant, TenantId, Timestamp, User, UserId,
+    ApiKeyDigest, CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId,
+    Delivery, ExecutionState, Grant, HistoryRecord, OutboxEntry, Page, PathPart, PathPartId, Run,
+    RunId, RunQuery, RunWrite, Store, StoreError, StoreResult, Tenant, TenantId, Timestamp, User,
+    UserId,
 };
 
 /// What an acknowledged commit survives.
@@ -381,7 +382,7 @@ impl SqliteStore {
                         u.role.as_str(),
                         u.first_name,
                         u.last_name,
-                        u.api_key
+                        u.api_key.as_ref().map(|d| d.as_bytes().as_slice())
                     ],
                 )?;
                 self.exec(c, sql!("delete_grants"), params![tenant, id])?;
@@ -674,11 +675,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn user_by_api_key(&self, key: &str) -> StoreResult<Option<User>> {
+    fn user_by_api_key_digest(&self, digest: &ApiKeyDigest) -> StoreResult<Option<User>> {
         self.read_tx(|c| {
             let user = {
                 let mut stmt = self.prep(c, sql!("user_by_api_key"))?;
-                let mut rows = stmt.query(params![key]).map_err(map_err)?;
+                let mut rows = stmt
+                    .query(params![digest.as_bytes().as_slice()])
+                    .map_err(map_err)?;
                 match rows.next().map_err(map_err)? {
                     Some(row) => Some(codec::user_from_row(row)?),
                     None => None,
@@ -799,6 +802,52 @@ impl Store for SqliteStore {
                 total: u64::try_from(total).unwrap_or(0),
                 limit: query.limit,
                 offset: query.offset,
+            })
+        })
+    }
+
+    fn run_stats(&self, query: &RunQuery) -> StoreResult<workflow_core::RunStats> {
+        let built = list::build(query)?;
+        let sql = |template: &str| template.replace("/*FILTERS*/", &built.filters);
+        self.read_tx(|c| {
+            let filter = named(&built.filter_params);
+            let mut counts = Vec::new();
+            let counts_sql = sql(include_str!("../sql/run_stats_counts.sql"));
+            let mut stmt = self.prep(c, &counts_sql)?;
+            let mut rows = stmt.query(filter.as_slice()).map_err(map_err)?;
+            while let Some(row) = rows.next().map_err(map_err)? {
+                let cols = Cols(row);
+                counts.push((cols.enumv("execution state", 0)?, cols.u64(1)?));
+            }
+            let totals_sql = sql(include_str!("../sql/run_stats_totals.sql"));
+            let (triggerers, oldest, with_duration): (i64, Option<i64>, Option<i64>) = self
+                .prep(c, &totals_sql)?
+                .query_row(filter.as_slice(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(map_err)?;
+            let n = u64::try_from(with_duration.unwrap_or(0)).unwrap_or(0);
+            let at_sql = sql(include_str!("../sql/run_stats_duration_at.sql"));
+            let percentile = |p: u32| -> StoreResult<Option<f64>> {
+                let Some(rank) = workflow_core::nearest_rank(p, n) else {
+                    return Ok(None);
+                };
+                let mut params = filter.clone();
+                let rank = i64::try_from(rank).unwrap_or(i64::MAX);
+                params.push((":rank", &rank));
+                let d: Option<i64> = self
+                    .prep(c, &at_sql)?
+                    .query_row(params.as_slice(), |r| r.get(0))
+                    .optional()
+                    .map_err(map_err)?;
+                Ok(d.map(|nanos| nanos as f64 / 1e9))
+            };
+            let p50 = percentile(50)?;
+            let p95 = percentile(95)?;
+            Ok(workflow_core::RunStats {
+                counts,
+                distinct_triggerers: u64::try_from(triggerers).unwrap_or(0),
+                duration_p50_seconds: p50,
+                duration_p95_seconds: p95,
+                oldest_completed_at: oldest.map(codec::from_ts),
             })
         })
     }

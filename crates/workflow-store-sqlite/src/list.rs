@@ -4,9 +4,10 @@
 //! statement and the planner can pick the index that serves it (see the `EXPLAIN QUERY PLAN`
 //! test).
 
+use crate::codec::ts;
 use crate::codec::{enum_str, to_json, uuid_text};
 use rusqlite::types::Value;
-use workflow_core::{RunOrder, RunQuery, StoreError, StoreResult, Visibility};
+use workflow_core::{RunOrder, RunQuery, SortDir, StoreError, StoreResult, TimeRange, Visibility};
 
 const LIST: &str = include_str!("../sql/list_runs.sql");
 const COUNT: &str = include_str!("../sql/count_runs.sql");
@@ -16,6 +17,11 @@ const BY_STATE: &str = include_str!("../sql/list_filter_state.sql");
 const BY_APPROVAL: &str = include_str!("../sql/list_filter_approval.sql");
 const BY_TRIGGERER: &str = include_str!("../sql/list_filter_mine.sql");
 const VISIBLE: &str = include_str!("../sql/list_filter_visible.sql");
+const WITHIN: &str = include_str!("../sql/list_filter_within.sql");
+const CREATED_FROM: &str = include_str!("../sql/list_filter_created_from.sql");
+const CREATED_TO: &str = include_str!("../sql/list_filter_created_to.sql");
+const UPDATED_FROM: &str = include_str!("../sql/list_filter_updated_from.sql");
+const UPDATED_TO: &str = include_str!("../sql/list_filter_updated_to.sql");
 
 /// Appends a filter fragment (each file is one `AND ...` clause, possibly after `--` comments).
 fn push(filters: &mut String, fragment: &str) {
@@ -30,6 +36,8 @@ fn push(filters: &mut String, fragment: &str) {
 
 /// A built listing: the page query, the count query and their named parameters.
 pub(crate) struct Built {
+    /// The `AND ...` clauses, for the other queries over the same runs (SUM-1).
+    pub(crate) filters: String,
     pub(crate) list_sql: String,
     pub(crate) count_sql: String,
     pub(crate) filter_params: Vec<(&'static str, Value)>,
@@ -44,13 +52,50 @@ pub(crate) fn build(q: &RunQuery) -> StoreResult<Built> {
         push(&mut filters, BY_DEFINITION);
         params.push((":definition", Value::Text(uuid_text(d.0))));
     }
-    if let Some(s) = q.execution_state {
+    if !q.states.is_empty() {
         push(&mut filters, BY_STATE);
-        params.push((":state", Value::Text(s.as_str().to_owned())));
+        let states: Vec<&str> = q.states.iter().map(|s| s.as_str()).collect();
+        params.push((":states", Value::Text(to_json(&states)?)));
     }
-    if let Some(s) = q.approval_state {
+    if !q.approval_states.is_empty() {
         push(&mut filters, BY_APPROVAL);
-        params.push((":approval", Value::Text(enum_str(&s)?)));
+        let states = q
+            .approval_states
+            .iter()
+            .map(enum_str)
+            .collect::<StoreResult<Vec<String>>>()?;
+        params.push((":approvals", Value::Text(to_json(&states)?)));
+    }
+    let ranges: [(&TimeRange, [(&str, &'static str); 2]); 2] = [
+        (
+            &q.created,
+            [(CREATED_FROM, ":created_from"), (CREATED_TO, ":created_to")],
+        ),
+        (
+            &q.updated,
+            [(UPDATED_FROM, ":updated_from"), (UPDATED_TO, ":updated_to")],
+        ),
+    ];
+    for (range, [(from_sql, from), (to_sql, to)]) in ranges {
+        if let Some(t) = range.from {
+            push(&mut filters, from_sql);
+            params.push((from, Value::Integer(ts(t)?)));
+        }
+        if let Some(t) = range.to {
+            push(&mut filters, to_sql);
+            params.push((to, Value::Integer(ts(t)?)));
+        }
+    }
+    if let Some(w) = &q.within {
+        push(&mut filters, WITHIN);
+        let defs: Vec<String> = w.definitions.iter().map(|d| uuid_text(d.0)).collect();
+        let runs: Vec<(String, &str)> = w
+            .runs
+            .iter()
+            .map(|(d, n)| (uuid_text(d.0), n.as_str()))
+            .collect();
+        params.push((":within_defs", Value::Text(to_json(&defs)?)));
+        params.push((":within_runs", Value::Text(to_json(&runs)?)));
     }
     if let Some(u) = q.triggered_by {
         push(&mut filters, BY_TRIGGERER);
@@ -66,10 +111,18 @@ pub(crate) fn build(q: &RunQuery) -> StoreResult<Built> {
         let ids: Vec<String> = definition_ids.iter().map(|d| uuid_text(d.0)).collect();
         params.push((":readable", Value::Text(to_json(&ids)?)));
     }
-    let order = match q.order {
+    let column = match q.order {
         RunOrder::CreatedAt => "created_at",
         RunOrder::StartedAt => "started_at",
         RunOrder::CompletedAt => "completed_at",
+    };
+    // SQLite sorts NULL lowest: descending puts runs without the time last by itself (and walks
+    // the time index backwards); ascending needs NULLS LAST, except for the never-NULL
+    // created_at, which keeps the index order.
+    let order = match (q.dir, q.order) {
+        (SortDir::Desc, _) => format!("{column} DESC, id DESC"),
+        (SortDir::Asc, RunOrder::CreatedAt) => format!("{column} ASC, id ASC"),
+        (SortDir::Asc, _) => format!("{column} ASC NULLS LAST, id ASC"),
     };
     let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
     let page_params = vec![
@@ -82,8 +135,9 @@ pub(crate) fn build(q: &RunQuery) -> StoreResult<Built> {
     Ok(Built {
         list_sql: LIST
             .replace("/*FILTERS*/", &filters)
-            .replace("/*ORDER*/", order),
+            .replace("/*ORDER*/", &order),
         count_sql: COUNT.replace("/*FILTERS*/", &filters),
+        filters,
         filter_params: params,
         page_params,
     })
@@ -94,7 +148,9 @@ pub(crate) fn build(q: &RunQuery) -> StoreResult<Built> {
 mod tests {
     use super::*;
     use workflow_core::uuid::Uuid;
-    use workflow_core::{ApprovalState, DefinitionId, ExecutionState, TenantId, UserId};
+    use workflow_core::{
+        chrono, ApprovalState, DefinitionId, ExecutionState, SortDir, TenantId, UserId,
+    };
 
     /// The tables of the schema: a plan line `SCAN <table>` is a full scan of one of them.
     const TABLES: &[&str] = &[
@@ -148,64 +204,122 @@ mod tests {
         }
     }
 
-    /// LIST-1: every combination of filters, visibility and order is served by an index (no
-    /// full scan of a table), and the plain per-tenant / per-definition listings need no sort.
+    /// LIST-1, LIST-3: every combination of filters (several states and approval states, time
+    /// windows, `approvable_by_me`), visibility, order and direction is served by an index (no
+    /// full scan of a table); the plain descending listings need no sort, and a time window is
+    /// a range on an index, not a filter over every run of the tenant.
     #[test]
-    fn list_1_every_filter_and_order_uses_an_index() {
+    fn list_3_every_filter_and_order_uses_an_index() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::SqliteStore::open(dir.path().join("plan.sqlite")).unwrap();
         let c = rusqlite::Connection::open(store.path()).unwrap();
         let id = |n| Uuid::from_u128(n);
+        let t = |n: i64| chrono::DateTime::from_timestamp(n, 0).unwrap();
+        let windows = [
+            TimeRange::default(),
+            TimeRange {
+                from: Some(t(100)),
+                to: Some(t(200)),
+            },
+        ];
         let mut checked = 0;
         for def in [None, Some(DefinitionId(id(1)))] {
-            for state in [None, Some(ExecutionState::Completed)] {
-                for approval in [None, Some(ApprovalState::Pending)] {
+            for states in [
+                vec![],
+                vec![ExecutionState::Completed, ExecutionState::Failed],
+            ] {
+                for approvals in [vec![], vec![ApprovalState::Pending]] {
                     for mine in [None, Some(UserId(id(2)))] {
                         for only in [false, true] {
-                            for order in RunOrder::ALL {
-                                let q = RunQuery {
-                                    tenant_id: TenantId(id(3)),
-                                    definition_id: def,
-                                    execution_state: state,
-                                    approval_state: approval,
-                                    triggered_by: mine,
-                                    visibility: if only {
-                                        Visibility::Only {
-                                            definition_ids: vec![DefinitionId(id(1))],
-                                            or_triggered_by: UserId(id(2)),
+                            for within in [
+                                None,
+                                Some(workflow_core::RunSet {
+                                    definitions: vec![DefinitionId(id(1))],
+                                    runs: vec![(DefinitionId(id(4)), "r".into())],
+                                }),
+                            ] {
+                                for (created, updated) in [
+                                    (windows[0], windows[0]),
+                                    (windows[1], windows[0]),
+                                    (windows[0], windows[1]),
+                                ] {
+                                    for order in RunOrder::ALL {
+                                        for dir in SortDir::ALL {
+                                            let q = RunQuery {
+                                                tenant_id: TenantId(id(3)),
+                                                definition_id: def,
+                                                states: states.clone(),
+                                                approval_states: approvals.clone(),
+                                                triggered_by: mine,
+                                                created,
+                                                updated,
+                                                within: within.clone(),
+                                                visibility: if only {
+                                                    Visibility::Only {
+                                                        definition_ids: vec![DefinitionId(id(1))],
+                                                        or_triggered_by: UserId(id(2)),
+                                                    }
+                                                } else {
+                                                    Visibility::All
+                                                },
+                                                order: *order,
+                                                dir: *dir,
+                                                limit: 10,
+                                                offset: 0,
+                                            };
+                                            check_plan(&c, &q);
+                                            checked += 1;
                                         }
-                                    } else {
-                                        Visibility::All
-                                    },
-                                    order: *order,
-                                    limit: 10,
-                                    offset: 0,
-                                };
-                                let b = build(&q).unwrap();
-                                let mut all = b.filter_params.clone();
-                                all.extend(b.page_params.clone());
-                                let list_plan = plan(&c, &b.list_sql, &all);
-                                assert_no_full_scan(&format!("{q:?}"), &list_plan);
-                                let count_plan = plan(&c, &b.count_sql, &b.filter_params);
-                                assert_no_full_scan(&format!("count {q:?}"), &count_plan);
-                                let plain = state.is_none()
-                                    && approval.is_none()
-                                    && mine.is_none()
-                                    && !only;
-                                if plain {
-                                    assert!(
-                                        !list_plan.iter().any(|l| l.contains("TEMP B-TREE")),
-                                        "{q:?} sorts: {list_plan:#?}"
-                                    );
+                                    }
                                 }
-                                checked += 1;
                             }
                         }
                     }
                 }
             }
         }
-        assert_eq!(checked, 96);
+        assert_eq!(checked, 2 * 2 * 2 * 2 * 2 * 2 * 3 * 3 * 2);
+    }
+
+    fn check_plan(c: &rusqlite::Connection, q: &RunQuery) {
+        let b = build(q).unwrap();
+        let mut all = b.filter_params.clone();
+        all.extend(b.page_params.clone());
+        let list_plan = plan(c, &b.list_sql, &all);
+        assert_no_full_scan(&format!("{q:?}"), &list_plan);
+        let count_plan = plan(c, &b.count_sql, &b.filter_params);
+        assert_no_full_scan(&format!("count {q:?}"), &count_plan);
+        let plain = q.states.is_empty()
+            && q.approval_states.is_empty()
+            && q.triggered_by.is_none()
+            && q.within.is_none()
+            && q.created.is_open()
+            && q.updated.is_open()
+            && q.visibility == Visibility::All;
+        if plain && q.dir == SortDir::Desc {
+            assert!(
+                !list_plan.iter().any(|l| l.contains("TEMP B-TREE")),
+                "{q:?} sorts: {list_plan:#?}"
+            );
+        }
+        // A lone window is an index range.
+        let lone = q.states.is_empty()
+            && q.approval_states.is_empty()
+            && q.triggered_by.is_none()
+            && q.within.is_none()
+            && q.visibility == Visibility::All
+            && q.definition_id.is_none();
+        for (range, column) in [(&q.created, "created_at"), (&q.updated, "updated_at")] {
+            if lone && !range.is_open() {
+                assert!(
+                    count_plan
+                        .iter()
+                        .any(|l| l.contains(&format!("{column}>"))
+                            || l.contains(&format!("{column}<"))),
+                    "{column} window of {q:?} is not an index range: {count_plan:#?}"
+                );
+            }
+        }
     }
 
     /// Every other query of `sql/` is served by an index too (no full scan of a table).

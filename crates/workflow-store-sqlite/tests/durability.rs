@@ -24,17 +24,7 @@ struct Dump {
 
 fn dump(store: &impl Store, roots: &[PathPartId], deleted: RunId) -> Dump {
     let t = tenant();
-    let all = RunQuery {
-        tenant_id: t,
-        definition_id: None,
-        execution_state: None,
-        approval_state: None,
-        triggered_by: None,
-        visibility: Visibility::All,
-        order: RunOrder::CreatedAt,
-        limit: 100,
-        offset: 0,
-    };
+    let all = RunQuery::all(t);
     let mut parts = Vec::new();
     for r in roots {
         parts.push(store.path_part(t, *r).unwrap().unwrap());
@@ -158,7 +148,10 @@ fn migrations_are_tracked_by_user_version() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, workflow_store_sqlite::SCHEMA_VERSION);
-    assert_eq!(v, 3, "0001 init, 0002 failure kind, 0003 outbox retry");
+    assert!(
+        v >= 4,
+        "0001 init, 0002 failure kind, 0003 outbox retry, 0004 hashed API keys"
+    );
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -219,6 +212,8 @@ fn migration_2_derives_the_failure_kind_of_existing_runs() {
     };
     // Turn the file back into a version-1 database.
     let c = rusqlite::Connection::open(t.path()).unwrap();
+    c.execute_batch(UNDO_5).unwrap();
+    c.execute_batch(UNDO_4).unwrap();
     c.execute_batch(UNDO_3).unwrap();
     c.execute_batch("ALTER TABLE runs DROP COLUMN failure; PRAGMA user_version = 1;")
         .unwrap();
@@ -228,6 +223,21 @@ fn migration_2_derives_the_failure_kind_of_existing_runs() {
     assert_eq!(load(stopped).failure, Some(FailureKind::Stopped));
     assert_eq!(load(running).failure, None);
 }
+
+/// Migration 0004 undone: a version-4 file back to version 3 (the digests are dropped: a key
+/// cannot be recovered from its digest).
+/// Migration 0005 undone: a version-5 file back to version 4.
+const UNDO_5: &str = "
+    DROP INDEX runs_tenant_updated;
+    DROP INDEX runs_def_updated;
+    PRAGMA user_version = 4;";
+
+const UNDO_4: &str = "
+    DROP INDEX users_by_api_key_sha256;
+    ALTER TABLE users DROP COLUMN api_key_sha256;
+    ALTER TABLE users ADD COLUMN api_key TEXT;
+    CREATE INDEX users_by_api_key ON users (api_key) WHERE api_key IS NOT NULL;
+    PRAGMA user_version = 3;";
 
 /// Migration 0003 undone: a version-3 file back to version 2.
 const UNDO_3: &str = "
@@ -253,6 +263,8 @@ fn migration_3_keeps_queued_messages_due() {
         (queued, delivered)
     };
     let c = rusqlite::Connection::open(t.path()).unwrap();
+    c.execute_batch(UNDO_5).unwrap();
+    c.execute_batch(UNDO_4).unwrap();
     c.execute_batch(UNDO_3).unwrap();
     drop(c);
     let store = SqliteStore::open(t.path()).unwrap();

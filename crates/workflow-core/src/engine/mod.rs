@@ -5,6 +5,7 @@
 //! * `facts`: the catalog reads the rules need (resolved references, uploads, folders);
 //! * `commit`: the load → decide → commit loop and the commit itself;
 //! * `runs`: one method per run operation of SPEC section 3;
+//! * `summary`: the runs summary (SUM-1), from the store's aggregates;
 //! * `maintenance`: the outbox relay and the reaper;
 //! * `history`: a run's readable history (HIST-1) and the post-commit observers (WATCH-1);
 //! * `catalog`: tenants, users, knowledge-base parts, versions, definitions.
@@ -20,10 +21,12 @@ mod facts;
 mod history;
 mod maintenance;
 mod runs;
+mod summary;
 
 pub use history::CommitObserver;
 pub use maintenance::{RelayObserver, RelayReport};
 pub use runs::ListRuns;
+pub use summary::{RunsSummary, SummaryQuery};
 
 /// Tunables of an [`Engine`].
 #[derive(Clone, Debug, PartialEq, Eq)]

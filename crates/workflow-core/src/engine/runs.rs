@@ -3,10 +3,10 @@
 use super::commit::live;
 use super::{CallbackResult, Engine};
 use crate::error::{Error, Result};
-use crate::ids::{DefinitionId, PathPartId, RunId, TenantId};
+use crate::ids::{DefinitionId, PathPartId, RunId, TenantId, UserId};
 use crate::model::{
     Actor, ActorStamp, ApprovalState, ExecutionState, HistoryRecord, Ingestion, Page, PathPart,
-    PathPartKind, Run, RunOrder,
+    PathPartKind, Run, RunOrder, SortDir, TimeRange,
 };
 use crate::policy;
 use crate::rules::{
@@ -15,20 +15,34 @@ use crate::rules::{
 };
 use crate::snapshot::StartFacts;
 use crate::store::{RunQuery, Store, Visibility};
+use uuid::Uuid;
 
-/// Input of List (LIST-1).
+/// Input of List (LIST-1, LIST-2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListRuns {
     /// One definition, or the whole tenant.
     pub definition_id: Option<DefinitionId>,
-    /// Filter on execution state.
-    pub execution_state: Option<ExecutionState>,
-    /// Filter on approval state.
-    pub approval_state: Option<ApprovalState>,
-    /// Only runs the actor triggered.
+    /// Any of these execution states; empty: all.
+    pub states: Vec<ExecutionState>,
+    /// Any of these approval states; empty: all.
+    pub approval_states: Vec<ApprovalState>,
+    /// Only runs the actor triggered (overrides `owner_id`).
     pub mine: bool,
-    /// Newest first by this time.
+    /// Only runs this user triggered (among those the actor can read).
+    pub owner_id: Option<UserId>,
+    /// Only runs the actor may approve (APPROVE-5).
+    pub approvable_by_me: bool,
+    /// `created_at` window.
+    pub created: TimeRange,
+    /// `updated_at` window.
+    pub updated: TimeRange,
+    /// Only runs carrying one of these tags: no run carries a tag, so a non-empty list gives an
+    /// empty page.
+    pub include_tag_ids: Vec<Uuid>,
+    /// Sort key.
     pub order: RunOrder,
+    /// Direction.
+    pub dir: SortDir,
     /// 1..=100.
     pub limit: u32,
     /// Rows to skip.
@@ -39,14 +53,27 @@ impl Default for ListRuns {
     fn default() -> Self {
         ListRuns {
             definition_id: None,
-            execution_state: None,
-            approval_state: None,
+            states: Vec::new(),
+            approval_states: Vec::new(),
             mine: false,
+            owner_id: None,
+            approvable_by_me: false,
+            created: TimeRange::default(),
+            updated: TimeRange::default(),
+            include_tag_ids: Vec::new(),
             order: RunOrder::CreatedAt,
+            dir: SortDir::Desc,
             limit: 20,
             offset: 0,
         }
     }
+}
+
+/// What an actor can read: the store's visibility filter, and the tenant's definitions when
+/// they were read.
+pub(super) struct ReadScope {
+    pub(super) visibility: Visibility,
+    pub(super) definitions: Vec<crate::model::Definition>,
 }
 
 impl<S: Store> Engine<S> {
@@ -76,7 +103,7 @@ impl<S: Store> Engine<S> {
         Ok(self.read_as(actor, run_id, rules::decide_thread_message)?.0)
     }
 
-    /// Edit a draft run (UPDATE-1..5).
+    /// Edit a draft run (UPDATE-1..7); arming auto-start on an ingested draft starts it.
     pub fn update_run(&self, actor: &Actor, run_id: RunId, cmd: UpdateRun) -> Result<Run> {
         cmd.validate()?;
         let tenant = actor.tenant_id;
@@ -98,6 +125,10 @@ impl<S: Store> Engine<S> {
                     .is_some();
                 facts.folder = Some(self.folder(run, run.id.into())?);
                 facts.subtree = self.store.descendants(tenant, run.id.into())?;
+            }
+            if needs.start {
+                facts.start = self.start_facts(run, def)?;
+                facts.thread_id = self.ids.new_id();
             }
             rules::decide_update(ctx, run, def, &cmd, &facts)
         })?;
@@ -138,6 +169,12 @@ impl<S: Store> Engine<S> {
     /// Retry a failed run in place (RETRY-1..3).
     pub fn retry_run(&self, actor: &Actor, run_id: RunId) -> Result<Run> {
         live(self.on_run_as(actor, run_id, rules::decide_retry)?.0)
+    }
+
+    /// Resume a failed run from its surviving thread (RESUME-1): a new attempt whose dispatch
+    /// says `resume: true`.
+    pub fn resume_run(&self, actor: &Actor, run_id: RunId) -> Result<Run> {
+        live(self.on_run_as(actor, run_id, rules::decide_resume)?.0)
     }
 
     /// Clone a started run into a new draft (CLONE-1..4).
@@ -269,46 +306,91 @@ impl<S: Store> Engine<S> {
         Ok(doc)
     }
 
-    /// List runs (LIST-1): only runs the actor can read.
+    /// List runs (LIST-1, LIST-2): only runs the actor can read; every filter is answered by
+    /// the store's query (LIST-3).
     pub fn list_runs(&self, actor: &Actor, q: ListRuns) -> Result<Page<Run>> {
         if !(1..=100).contains(&q.limit) {
             return Err(Error::invalid("limit", "must be 1..=100"));
         }
         let grants = self.grants_of(actor)?;
         let tenant = actor.tenant_id;
-        if let Some(d) = q.definition_id {
+        let scope = self.read_scope(actor, &grants, q.definition_id, q.approvable_by_me)?;
+        if !q.include_tag_ids.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+                limit: q.limit,
+                offset: q.offset,
+            });
+        }
+        let definitions = &scope.definitions;
+        let visibility = scope.visibility;
+        let within = if q.approvable_by_me {
+            policy::approvable_runs(actor, &grants, definitions)
+        } else {
+            None
+        };
+        Ok(self.store.list_runs(&RunQuery {
+            tenant_id: tenant,
+            definition_id: q.definition_id,
+            states: q.states,
+            approval_states: q.approval_states,
+            triggered_by: if q.mine {
+                Some(actor.user_id)
+            } else {
+                q.owner_id
+            },
+            created: q.created,
+            updated: q.updated,
+            within,
+            visibility,
+            order: q.order,
+            dir: q.dir,
+            limit: q.limit,
+            offset: q.offset,
+        })?)
+    }
+
+    /// Who can read what, for the listings and the summary: `not_found` for an unreadable
+    /// `definition_id` (VIS-1); the definitions of the tenant are read only when needed (a
+    /// non-admin's visibility, or `with_definitions`).
+    pub(super) fn read_scope(
+        &self,
+        actor: &Actor,
+        grants: &[crate::model::Grant],
+        definition_id: Option<DefinitionId>,
+        with_definitions: bool,
+    ) -> Result<ReadScope> {
+        let tenant = actor.tenant_id;
+        if let Some(d) = definition_id {
             let def = self.store.definition(tenant, d)?;
             let readable =
-                def.is_some_and(|def| policy::can_read_path(actor, &grants, tenant, &def.path));
+                def.is_some_and(|def| policy::can_read_path(actor, grants, tenant, &def.path));
             if !readable {
                 return Err(Error::not_found("workflow definition", d));
             }
         }
+        let definitions = if !actor.role.is_admin() || with_definitions {
+            self.store.definitions(tenant)?
+        } else {
+            Vec::new()
+        };
         let visibility = if actor.role.is_admin() {
             Visibility::All
         } else {
             Visibility::Only {
-                definition_ids: self
-                    .store
-                    .definitions(tenant)?
-                    .into_iter()
-                    .filter(|d| policy::can_read_path(actor, &grants, tenant, &d.path))
+                definition_ids: definitions
+                    .iter()
+                    .filter(|d| policy::can_read_path(actor, grants, tenant, &d.path))
                     .map(|d| d.id)
                     .collect(),
                 or_triggered_by: actor.user_id,
             }
         };
-        Ok(self.store.list_runs(&RunQuery {
-            tenant_id: tenant,
-            definition_id: q.definition_id,
-            execution_state: q.execution_state,
-            approval_state: q.approval_state,
-            triggered_by: q.mine.then_some(actor.user_id),
+        Ok(ReadScope {
             visibility,
-            order: q.order,
-            limit: q.limit,
-            offset: q.offset,
-        })?)
+            definitions,
+        })
     }
 
     /// The transition history of a run, also after its deletion (AUDIT-1, DELETE-3). A host

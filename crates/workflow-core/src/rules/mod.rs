@@ -60,7 +60,7 @@ pub use delete::{check_delete, decide_delete};
 pub use read::{decide_get, decide_thread_message};
 pub use reap::decide_reap;
 pub use relay::{decide_dispatch_failed, RelayPolicy, DISPATCH_FAILED};
-pub use retry::decide_retry;
+pub use retry::{decide_resume, decide_retry};
 pub use start::{decide_start, start_needs_facts, StartRun};
 pub use stop::decide_stop;
 pub use update::{decide_update, update_needs, UpdateFacts, UpdateNeeds, UpdateRun};

@@ -20,7 +20,7 @@ impl StartRun {
 }
 
 /// Whether every upload is ingested (START-4).
-fn uploads_ready(facts: &StartFacts) -> bool {
+pub(super) fn uploads_ready(facts: &StartFacts) -> bool {
     facts.uploads.iter().all(|r| {
         r.active_version
             .as_ref()

@@ -1,3 +1,4 @@
+use super::start::{start_from_draft, uploads_ready};
 use super::*;
 
 /// Input of Update (PATCH). At least one field must be present.
@@ -23,7 +24,7 @@ impl UpdateRun {
         {
             return Err(Error::invalid(
                 "body",
-                "at least one of input_scope, name must be present",
+                "at least one of input_scope, name, auto_start, user_message must be non-null",
             ));
         }
         if let Some(n) = &self.name {
@@ -56,6 +57,10 @@ pub struct UpdateFacts {
     pub subtree: Vec<PathPart>,
     /// The run folder itself.
     pub folder: Option<PathPart>,
+    /// The thread id a start would use.
+    pub thread_id: Uuid,
+    /// Start facts, read only when [`UpdateNeeds::start`] (arming a draft, UPDATE-7).
+    pub start: StartFacts,
 }
 
 /// Which facts Update needs read beyond the resolved scope.
@@ -64,6 +69,16 @@ pub struct UpdateNeeds {
     /// A real rename: whether the name is taken, the run folder and its subtree
     /// ([`UpdateFacts::name_taken`], [`UpdateFacts::folder`], [`UpdateFacts::subtree`]).
     pub rename: bool,
+    /// Arming `auto_start` on a draft, which may start it: the start facts
+    /// ([`UpdateFacts::start`]).
+    pub start: bool,
+}
+
+impl UpdateRun {
+    /// Whether the PATCH only arms auto-start (the fields a PENDING run accepts, UPDATE-7).
+    fn only_arms(&self) -> bool {
+        self.input_scope.is_none() && self.name.is_none()
+    }
 }
 
 /// The refusals of Update that need no facts (fields UPDATE-3, permission UPDATE-2 before
@@ -76,18 +91,27 @@ pub fn update_needs(
 ) -> Result<UpdateNeeds> {
     cmd.validate()?;
     require_manage(ctx.access(run, def), run, "update")?;
-    if run.execution_state != ExecutionState::NotStarted {
-        return Err(conflict(
-            run,
-            format!("a {} run cannot be edited", run.execution_state),
-        ));
+    match run.execution_state {
+        ExecutionState::NotStarted => {}
+        ExecutionState::Pending if cmd.only_arms() => {}
+        ExecutionState::Pending => {
+            return Err(conflict(
+                run,
+                "a PENDING run accepts only auto_start and user_message",
+            ))
+        }
+        s => return Err(conflict(run, format!("a {s} run cannot be edited"))),
     }
     Ok(UpdateNeeds {
         rename: cmd.name.as_ref().is_some_and(|n| *n != run.name),
+        start: run.execution_state == ExecutionState::NotStarted && cmd.auto_start == Some(true),
     })
 }
 
-/// Update (UPDATE-1..5).
+/// Update (UPDATE-1..7). Arming `auto_start: true` on a draft whose uploads (at least one) are
+/// all ingested starts it at once as the caller, in the same commit (UPDATE-7, START-* apply);
+/// a draft without uploads, or with a failed one, is only armed (as a create with `auto_start`
+/// and no uploads is).
 pub fn decide_update(
     ctx: &Ctx<'_>,
     run: &Run,
@@ -95,8 +119,8 @@ pub fn decide_update(
     cmd: &UpdateRun,
     facts: &UpdateFacts,
 ) -> Result<Decision> {
-    update_needs(ctx, run, def, cmd)?;
-    let mut next = bump(run, ctx.now);
+    let needs = update_needs(ctx, run, def, cmd)?;
+    let mut next = run.clone();
     let mut catalog = Vec::new();
     if let Some(scope) = &facts.scope {
         next.input_scope = validate_scope(ctx, scope)?;
@@ -135,7 +159,18 @@ pub fn decide_update(
     if let Some(m) = &cmd.auto_start_user_message {
         next.auto_start_user_message = if m.is_empty() { None } else { Some(m.clone()) };
     }
-    let mut t = write(next, Event::Updated);
+    if needs.start && !facts.start.uploads.is_empty() && uploads_ready(&facts.start) {
+        let msg = next.auto_start_user_message.clone();
+        let thread = facts.thread_id;
+        let mut started =
+            start_from_draft(ctx, &next, def, msg, &facts.start, thread, Event::Started)?;
+        if let Some(t) = started.change.as_mut() {
+            t.reason = Some("auto-start armed".into());
+            t.catalog.extend(catalog);
+        }
+        return Ok(started);
+    }
+    let mut t = write(bump(&next, ctx.now), Event::Updated);
     t.catalog = catalog;
     Ok(Decision::write(t, ()))
 }

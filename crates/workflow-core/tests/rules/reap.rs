@@ -69,7 +69,7 @@ fn list_1_listing() {
         .unwrap();
     assert_eq!((page.total, page.items[0].id), (2, b.id));
     let started = ListRuns {
-        execution_state: Some(ExecutionState::NotStarted),
+        states: vec![ExecutionState::NotStarted],
         definition_id: Some(w.def.id),
         ..ListRuns::default()
     };

@@ -5,10 +5,10 @@
 //! the handlers only call the engine.
 
 mod form;
-mod query;
+pub(crate) mod query;
 
 pub(crate) use form::parse_create_form;
-pub(crate) use query::{parse_enum, parse_list_query, ListQuery};
+pub(crate) use query::{parse_enum, parse_list_query};
 
 use crate::error::ApiError;
 use axum::body::Bytes;

@@ -4,7 +4,10 @@
 use crate::error::ApiError;
 use std::str::FromStr;
 use uuid::Uuid;
-use workflow_core::{ApprovalState, DefinitionId, Error, ExecutionState, ListRuns, RunOrder};
+use workflow_core::{
+    ApprovalState, DefinitionId, Error, ExecutionState, ListRuns, RunOrder, SortDir, Timestamp,
+    UserId,
+};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -16,30 +19,19 @@ pub(crate) fn parse_enum<T: FromStr<Err = Error>>(field: &str, value: &str) -> A
     T::from_str(v).map_err(|_| ApiError::unprocessable(format!("{field}: unknown value {value:?}")))
 }
 
-/// Query of the run lists (LIST-1), as ksapi sends it.
-#[derive(Debug, Default)]
-pub(crate) struct ListQuery {
-    /// The engine's query.
-    pub(crate) list: ListRuns,
-    /// `owner_id`, which only the caller's own id may be (checked with the caller).
-    pub(crate) owner: Option<Uuid>,
-}
-
-/// Parse the query string of a run list; `definition_id` is the path's, for a definition's
-/// runs (then a `definition_id` parameter is ignored).
+/// Parse the query string of a run list (LIST-1, LIST-2); `definition_id` is the path's, for a
+/// definition's runs (then a `definition_id` parameter is ignored). Repeated `state` and
+/// `approval_state` mean "any of"; `exclude_tag_ids` removes nothing (no run carries a tag).
 pub(crate) fn parse_list_query(
     raw: Option<&str>,
     definition_id: Option<DefinitionId>,
-) -> ApiResult<ListQuery> {
+) -> ApiResult<ListRuns> {
     // ksapi documents STARTED_AT as the default sort (never-started runs last).
     let mut q = ListRuns {
         definition_id,
         order: RunOrder::StartedAt,
         ..ListRuns::default()
     };
-    let mut states = Vec::new();
-    let mut approvals = Vec::new();
-    let mut owner: Option<Uuid> = None;
     for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         let v = v.trim();
         match k.as_ref() {
@@ -62,41 +54,49 @@ pub(crate) fn parse_list_query(
                     })?;
             }
             "state" | "execution_state" => {
-                states.push(parse_enum::<ExecutionState>("state", v)?);
+                q.states.push(parse_enum::<ExecutionState>("state", v)?);
             }
-            "approval_state" => approvals.push(parse_enum::<ApprovalState>("approval_state", v)?),
+            "approval_state" => q
+                .approval_states
+                .push(parse_enum::<ApprovalState>("approval_state", v)?),
             "mine" => q.mine = parse_bool("mine", v)?,
+            "approvable_by_me" => q.approvable_by_me = parse_bool("approvable_by_me", v)?,
             "definition_id" if definition_id.is_none() => {
                 q.definition_id = Some(DefinitionId(parse_uuid("definition_id", v)?));
             }
-            "owner_id" => owner = Some(parse_uuid("owner_id", v)?),
+            "owner_id" => q.owner_id = Some(UserId(parse_uuid("owner_id", v)?)),
             "sort_by" | "order" => q.order = parse_enum::<RunOrder>("sort_by", v)?,
-            "sort_dir" if !v.eq_ignore_ascii_case("desc") => {
-                return Err(ApiError::unprocessable(
-                    "sort_dir: only DESC (newest first) is supported",
-                ));
-            }
-            "approvable_by_me" | "created_after" | "created_before" | "updated_after"
-            | "updated_before" | "include_tag_ids" | "exclude_tag_ids"
-                if !v.is_empty() && v != "false" =>
-            {
-                return Err(ApiError::unprocessable(format!(
-                    "{k}: this filter is not supported by this server"
-                )));
+            "sort_dir" => q.dir = parse_enum::<SortDir>("sort_dir", &v.to_ascii_uppercase())?,
+            "created_after" => q.created.from = Some(parse_time("created_after", v)?),
+            "created_before" => q.created.to = Some(parse_time("created_before", v)?),
+            "updated_after" => q.updated.from = Some(parse_time("updated_after", v)?),
+            "updated_before" => q.updated.to = Some(parse_time("updated_before", v)?),
+            "include_tag_ids" => q.include_tag_ids.push(parse_uuid("include_tag_ids", v)?),
+            "exclude_tag_ids" => {
+                parse_uuid("exclude_tag_ids", v)?;
             }
             _ => {}
         }
     }
-    states.dedup();
-    approvals.dedup();
-    if states.len() > 1 || approvals.len() > 1 {
-        return Err(ApiError::unprocessable(
-            "state/approval_state: at most one value per filter is supported",
-        ));
+    q.states.sort_unstable();
+    q.states.dedup();
+    q.approval_states.sort_unstable();
+    q.approval_states.dedup();
+    Ok(q)
+}
+
+/// An RFC 3339 time (ksapi sends `datetime.isoformat()`; a value without an offset is UTC).
+pub(crate) fn parse_time(field: &str, v: &str) -> ApiResult<Timestamp> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&chrono::Utc));
     }
-    q.execution_state = states.first().copied();
-    q.approval_state = approvals.first().copied();
-    Ok(ListQuery { list: q, owner })
+    chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f")
+        .map(|n| n.and_utc())
+        .map_err(|_| {
+            ApiError::unprocessable(format!(
+                "{field}: {v:?} is not an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z)"
+            ))
+        })
 }
 
 /// `true`/`false` as query strings and forms spell them.

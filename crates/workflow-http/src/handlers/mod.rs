@@ -11,6 +11,7 @@ pub(crate) mod definitions;
 pub(crate) mod history;
 pub(crate) mod host;
 pub(crate) mod runs;
+pub(crate) mod summary;
 pub(crate) mod unserved;
 
 use crate::error::ApiError;

@@ -3,8 +3,8 @@
 
 use super::{call, call_runner, render_run, run_location, ApiResult, JsonBytes};
 use crate::extract::{
-    parse_create_form, parse_enum, parse_list_query, Credentials, JsonBody, ListQuery,
-    OptionalJsonBody, PathId,
+    parse_create_form, parse_enum, parse_list_query, Credentials, JsonBody, OptionalJsonBody,
+    PathId,
 };
 use crate::render::Renderer;
 use crate::wire::*;
@@ -14,8 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use workflow_core::{
-    ApprovalState, Approve, Callback, CallbackStatus, CloneRun, DefinitionId, Error, PathPartId,
-    RunId, StartRun, Store, UpdateRun,
+    Actor, ApprovalState, Approve, Callback, CallbackStatus, CloneRun, DefinitionId, Engine, Error,
+    ListRuns, PathPartId, Run, RunId, StartRun, Store, UpdateRun,
 };
 
 // ----------------------------------------------------------------------------------- run reads
@@ -40,21 +40,10 @@ pub(crate) async fn get_run<S: Store + 'static>(
 async fn list_common<S: Store + 'static>(
     state: &AppState<S>,
     creds: Credentials,
-    q: ListQuery,
+    list: ListRuns,
 ) -> ApiResult<JsonBytes> {
     call(state, creds, move |engine, caller| {
-        let actor = &caller.actor;
-        let mut list = q.list;
-        if let Some(o) = q.owner {
-            if o != actor.user_id.0 {
-                return Err(Error::forbidden(
-                    "owner_id: only the caller's own id is supported (use mine=true)",
-                )
-                .into());
-            }
-            list.mine = true;
-        }
-        let page = engine.list_runs(actor, list)?;
+        let page = engine.list_runs(&caller.actor, list)?;
         let mut r = Renderer::new(engine, caller);
         let items = page
             .items
@@ -71,18 +60,25 @@ async fn list_common<S: Store + 'static>(
     .await
 }
 
-/// List the tenant's runs the caller can read (LIST-1).
+/// List the tenant's runs the caller can read (LIST-1, LIST-2).
 #[utoipa::path(get, path = "/v1/workflow-runs", tag = "workflow-runs",
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1..=100, default 20"),
         ("offset" = Option<u64>, Query, maximum = 9_223_372_036_854_775_807_u64, description = "Rows to skip"),
-        ("state" = Option<ExecutionStateValue>, Query, description = "Execution state (one value)"),
-        ("approval_state" = Option<ApprovalStateValue>, Query, description = "Approval state (one value)"),
-        ("mine" = Option<bool>, Query, description = "Only runs the caller triggered"),
+        ("state" = Option<Vec<ExecutionStateValue>>, Query, explode, description = "Any of these execution states (repeatable)"),
+        ("approval_state" = Option<Vec<ApprovalStateValue>>, Query, explode, description = "Any of these approval states (repeatable)"),
+        ("mine" = Option<bool>, Query, description = "Only runs the caller triggered (overrides owner_id)"),
+        ("approvable_by_me" = Option<bool>, Query, description = "Only runs the caller may approve (APPROVE-5)"),
         ("definition_id" = Option<Uuid>, Query, description = "Only runs of this definition"),
-        ("owner_id" = Option<Uuid>, Query, description = "The caller's own id only"),
-        ("sort_by" = Option<SortByValue>, Query, description = "The time to order by, newest first; default: the start time, as ksapi documents (never-started runs last)"),
-        ("sort_dir" = Option<SortDirValue>, Query, description = "DESC only"),
+        ("owner_id" = Option<Uuid>, Query, description = "Only runs triggered by this user (among those the caller can read)"),
+        ("sort_by" = Option<SortByValue>, Query, description = "The time to order by; default: the start time, as ksapi documents (runs without it last)"),
+        ("sort_dir" = Option<SortDirValue>, Query, description = "DESC (default) or ASC; runs without the sort time last either way"),
+        ("created_after" = Option<String>, Query, format = DateTime, description = "Created at or after (inclusive)"),
+        ("created_before" = Option<String>, Query, format = DateTime, description = "Created strictly before"),
+        ("updated_after" = Option<String>, Query, format = DateTime, description = "Updated at or after (inclusive)"),
+        ("updated_before" = Option<String>, Query, format = DateTime, description = "Updated strictly before"),
+        ("include_tag_ids" = Option<Vec<Uuid>>, Query, explode, description = "Runs carrying one of these tags: runs carry no tags, so any value gives an empty page"),
+        ("exclude_tag_ids" = Option<Vec<Uuid>>, Query, explode, description = "Runs carrying none of these tags: removes nothing"),
     ),
     responses((status = 200, body = PaginatedRuns), (status = 422, body = crate::error::ErrorBody)),
     security(("bearerAuth" = []), ("cookieAuth" = [])))]
@@ -101,8 +97,12 @@ pub(crate) async fn list_runs<S: Store + 'static>(
         ("definition_id" = Uuid, Path, description = "Definition id"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1..=100, default 20"),
         ("offset" = Option<u64>, Query, maximum = 9_223_372_036_854_775_807_u64, description = "Rows to skip"),
-        ("sort_by" = Option<SortByValue>, Query, description = "The time to order by, newest first; default: the start time, as ksapi documents (never-started runs last)"),
-        ("sort_dir" = Option<SortDirValue>, Query, description = "DESC only"),
+        ("sort_by" = Option<SortByValue>, Query, description = "The time to order by; default: the start time, as ksapi documents (runs without it last)"),
+        ("sort_dir" = Option<SortDirValue>, Query, description = "DESC (default) or ASC; runs without the sort time last either way"),
+        ("created_after" = Option<String>, Query, format = DateTime, description = "Created at or after (inclusive)"),
+        ("created_before" = Option<String>, Query, format = DateTime, description = "Created strictly before"),
+        ("updated_after" = Option<String>, Query, format = DateTime, description = "Updated at or after (inclusive)"),
+        ("updated_before" = Option<String>, Query, format = DateTime, description = "Updated strictly before"),
     ),
     responses((status = 200, body = PaginatedRuns), (status = 404, body = crate::error::ErrorBody)),
     security(("bearerAuth" = []), ("cookieAuth" = [])))]
@@ -266,17 +266,42 @@ pub(crate) async fn callback<S: Store + 'static>(
 /// Retry a failed run in place (RETRY-1..3): 202 and `Location` (HTTP-2).
 #[utoipa::path(post, path = "/v1/workflow-runs/{run_id}/retry", tag = "workflow-runs",
     params(("run_id" = Uuid, Path, description = "Run id")),
-    responses((status = 202, body = WorkflowRunResponse, headers(("Location" = String))),
-        (status = 409, body = crate::error::ErrorBody)),
+    responses((status = 202, description = "A new attempt is dispatched",
+            body = WorkflowRunResponse, headers(("Location" = String))),
+        (status = 409, description = "Not FAILED, or never started", body = crate::error::ErrorBody)),
     security(("bearerAuth" = []), ("cookieAuth" = [])))]
 pub(crate) async fn retry_run<S: Store + 'static>(
+    state: State<AppState<S>>,
+    creds: Credentials,
+    id: PathId,
+) -> ApiResult<Response> {
+    new_attempt(state, creds, id, Engine::retry_run).await
+}
+
+/// Resume a failed run from its surviving thread (RESUME-1): Retry's guards, a dispatch with
+/// `resume: true`; 202 and `Location` (HTTP-2).
+#[utoipa::path(post, path = "/v1/workflow-runs/{run_id}/resume", tag = "workflow-runs",
+    params(("run_id" = Uuid, Path, description = "Run id")),
+    responses((status = 202, description = "A new attempt is dispatched to resume the thread",
+            body = WorkflowRunResponse, headers(("Location" = String))),
+        (status = 409, description = "Not FAILED, or never started", body = crate::error::ErrorBody)),
+    security(("bearerAuth" = []), ("cookieAuth" = [])))]
+pub(crate) async fn resume_run<S: Store + 'static>(
+    state: State<AppState<S>>,
+    creds: Credentials,
+    id: PathId,
+) -> ApiResult<Response> {
+    new_attempt(state, creds, id, Engine::resume_run).await
+}
+
+async fn new_attempt<S: Store + 'static>(
     State(state): State<AppState<S>>,
     creds: Credentials,
     PathId(id): PathId,
+    op: fn(&Engine<S>, &Actor, RunId) -> workflow_core::Result<Run>,
 ) -> ApiResult<Response> {
     let run = call(&state, creds, move |engine, caller| {
-        let actor = &caller.actor;
-        let run = engine.retry_run(actor, RunId(id))?;
+        let run = op(engine, &caller.actor, RunId(id))?;
         render_run(engine, caller, &run, false)
     })
     .await?;

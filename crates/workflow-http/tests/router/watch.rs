@@ -26,7 +26,11 @@ fn watch_world() -> (World, Watchers) {
     let fixture: Fixture = serde_json::from_str(E2E_FIXTURE).unwrap();
     engine.load_fixture(&fixture).unwrap();
     let watchers = Watchers::new();
-    let config = HttpConfig::default();
+    let config = HttpConfig {
+        max_in_flight: None,
+        request_timeout: None,
+        ..HttpConfig::default()
+    };
     let app = router_with_watchers(engine, config, watchers.clone());
     let w = World {
         app,

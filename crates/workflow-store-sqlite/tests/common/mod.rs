@@ -41,7 +41,7 @@ macro_rules! delegate {
 delegate! {
     tenant(id: TenantId) -> StoreResult<Option<Tenant>>;
     user(tenant: TenantId, id: UserId) -> StoreResult<Option<User>>;
-    user_by_api_key(key: &str) -> StoreResult<Option<User>>;
+    user_by_api_key_digest(digest: &ApiKeyDigest) -> StoreResult<Option<User>>;
     path_part(tenant: TenantId, id: PathPartId) -> StoreResult<Option<PathPart>>;
     children(tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>>;
     descendants(tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>>;
@@ -52,6 +52,7 @@ delegate! {
     run_id_by_name(tenant: TenantId, definition: DefinitionId, name: &str) -> StoreResult<Option<RunId>>;
     run_by_idempotency_key(tenant: TenantId, definition: DefinitionId, user: UserId, key: &str) -> StoreResult<Option<Run>>;
     list_runs(query: &RunQuery) -> StoreResult<Page<Run>>;
+    run_stats(query: &RunQuery) -> StoreResult<workflow_core::RunStats>;
     count_runs_by_state() -> StoreResult<Vec<(ExecutionState, u64)>>;
     expired_runs(now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>>;
     commit(commit: Commit) -> StoreResult<CommitOutcome>;

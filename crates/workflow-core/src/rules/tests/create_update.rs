@@ -678,13 +678,31 @@ fn update_5_two_hundred_ids_are_accepted() {
 fn update_needs_rename_facts_only_for_a_new_name() {
     let def = definition(true);
     let needs = |cmd: &UpdateRun| update_needs(&who("triggerer").ctx(), &draft(), &def, cmd);
-    assert_eq!(needs(&rename("r2")).unwrap(), UpdateNeeds { rename: true });
-    assert_eq!(needs(&rename("r1")).unwrap(), UpdateNeeds { rename: false });
+    assert_eq!(
+        needs(&rename("r2")).unwrap(),
+        UpdateNeeds {
+            rename: true,
+            start: false
+        }
+    );
+    assert_eq!(
+        needs(&rename("r1")).unwrap(),
+        UpdateNeeds {
+            rename: false,
+            start: false
+        }
+    );
     let arm = UpdateRun {
         auto_start: Some(true),
         ..UpdateRun::default()
     };
-    assert_eq!(needs(&arm).unwrap(), UpdateNeeds { rename: false });
+    assert_eq!(
+        needs(&arm).unwrap(),
+        UpdateNeeds {
+            rename: false,
+            start: true
+        }
+    );
     assert_eq!(
         code(update_needs(
             &who("user_read").ctx(),
@@ -732,5 +750,129 @@ fn create_with_too_few_upload_ids_is_internal() {
             &[(uid(600), uid(601))],
         )),
         ErrorCode::InternalError
+    );
+}
+
+/// UPDATE-7: a PENDING run accepts a PATCH that only arms it (`auto_start`, `user_message`):
+/// the fields change, the state stays PENDING; a scope or name edit stays refused (above).
+#[test]
+fn update_7_pending_run_can_be_armed() {
+    let arm = UpdateRun {
+        auto_start: Some(true),
+        auto_start_user_message: Some("go".into()),
+        ..UpdateRun::default()
+    };
+    let d = decide_update(
+        &who("triggerer").ctx(),
+        &pending(),
+        &definition(true),
+        &arm,
+        &UpdateFacts::default(),
+    )
+    .unwrap();
+    let armed = Run {
+        auto_start: true,
+        auto_start_user_message: Some("go".into()),
+        version: pending().version + 1,
+        updated_at: now(),
+        ..pending()
+    };
+    assert_eq!(armed.execution_state, ExecutionState::Pending);
+    assert_eq!(d, Decision::write(put(armed, Event::Updated), ()));
+    let with_scope = UpdateRun {
+        input_scope: Some(Vec::new()),
+        ..arm
+    };
+    assert_eq!(
+        code(decide_update(
+            &who("triggerer").ctx(),
+            &pending(),
+            &definition(true),
+            &with_scope,
+            &UpdateFacts::default(),
+        )),
+        ErrorCode::Conflict
+    );
+}
+
+/// UPDATE-7, START-1: arming `auto_start: true` on a draft whose uploads are all `completed`
+/// starts it as the caller in the same commit, with the stored message; with no upload, or a
+/// failed one, it is only armed.
+#[test]
+fn update_7_arming_an_ingested_draft_starts_it() {
+    let def = definition(true);
+    let upload = part(
+        210,
+        PathPartKind::Document,
+        &format!("{RUN_PATH}/inputs/a.txt"),
+        Some(INPUTS),
+    );
+    let facts_with = |ingestion| UpdateFacts {
+        start: StartFacts {
+            instruction: Some(resolved_doc(
+                &instruction_doc(),
+                Some(&instruction_version()),
+            )),
+            uploads: vec![resolved_doc(
+                &upload,
+                Some(&version_of(211, &upload, ingestion, true)),
+            )],
+            ..StartFacts::default()
+        },
+        thread_id: uid(THREAD),
+        ..UpdateFacts::default()
+    };
+    let arm = UpdateRun {
+        auto_start: Some(true),
+        auto_start_user_message: Some("from the arm".into()),
+        ..UpdateRun::default()
+    };
+    let t = who("triggerer");
+    assert!(update_needs(&t.ctx(), &draft(), &def, &arm).unwrap().start);
+    let facts = facts_with(Ingestion::Completed);
+    let (started, ()) = change(decide_update(&t.ctx(), &draft(), &def, &arm, &facts).unwrap());
+    // The same transition as a Start of the armed draft, plus the reason.
+    let armed_draft = Run {
+        auto_start: true,
+        auto_start_user_message: Some("from the arm".into()),
+        ..draft()
+    };
+    let start = StartRun {
+        user_message: Some("from the arm".into()),
+    };
+    let (mut expected, ()) = change(
+        decide_start(
+            &t.ctx(),
+            &armed_draft,
+            &def,
+            &start,
+            &facts.start,
+            uid(THREAD),
+        )
+        .unwrap(),
+    );
+    expected.reason = Some("auto-start armed".into());
+    assert_eq!(started, expected);
+    assert_eq!(started.event, Event::Started);
+    let RunWrite::Put(run) = &started.write else {
+        panic!("a start writes the run")
+    };
+    assert_eq!(run.execution_state, ExecutionState::InProgress);
+    assert_eq!(started.outbox.len(), 1);
+
+    // Not ingested, or no upload at all: armed only.
+    for facts in [facts_with(Ingestion::Failed), UpdateFacts::default()] {
+        let (t2, ()) = change(decide_update(&t.ctx(), &draft(), &def, &arm, &facts).unwrap());
+        assert_eq!(t2.event, Event::Updated);
+    }
+    // Disarming never starts, and needs no start facts.
+    let disarm = UpdateRun {
+        auto_start: Some(false),
+        ..UpdateRun::default()
+    };
+    assert!(
+        !update_needs(&t.ctx(), &draft(), &def, &disarm)
+            .unwrap()
+            .start
     );
 }

@@ -414,3 +414,58 @@ fn retry_2_and_3_refusals() {
         ErrorCode::NotFound
     );
 }
+
+// ================================================================================= resume
+
+/// RESUME-1: Retry's transition, but the history event is `resumed` and the dispatch says
+/// `resume: true`; the thread is the run's surviving one.
+#[test]
+fn resume_1_new_attempt_with_resume_dispatch() {
+    let run = failed_after_start();
+    let def = definition(true);
+    let ctx = who("triggerer");
+    let (resumed, ()) = change(decide_resume(&ctx.ctx(), &run, &def).unwrap());
+    let (retried, ()) = change(decide_retry(&ctx.ctx(), &run, &def).unwrap());
+    assert_eq!(resumed.event, Event::Resumed);
+    assert_eq!(resumed.write, retried.write);
+    let [OutboxMessage::Dispatch(d)] = resumed.outbox.as_slice() else {
+        panic!("one dispatch: {:?}", resumed.outbox)
+    };
+    assert!(d.resume);
+    assert_eq!(d.run_thread_id, run.run_thread_id);
+    let [OutboxMessage::Dispatch(r)] = retried.outbox.as_slice() else {
+        panic!("one dispatch")
+    };
+    assert!(!r.resume);
+    assert_eq!(
+        Dispatch {
+            resume: false,
+            ..d.clone()
+        },
+        r.clone()
+    );
+}
+
+/// RESUME-1 (RETRY-2, RETRY-3): the refusals of Resume are Retry's, permission before state.
+#[test]
+fn resume_1_refusals_are_retrys() {
+    let def = definition(true);
+    for run in [
+        pending(),
+        draft(),
+        running(true),
+        completed(true, ApprovalState::Pending),
+        failed_never_started(),
+        failed_after_start(),
+    ] {
+        for w in ACTORS {
+            let a = decide_resume(&who(w).ctx(), &run, &def).map(change);
+            let b = decide_retry(&who(w).ctx(), &run, &def).map(change);
+            match (a, b) {
+                (Ok((x, ())), Ok((y, ()))) => assert_eq!(x.write, y.write),
+                (Err(x), Err(y)) => assert_eq!(x.code(), y.code(), "{w} {}", run.execution_state),
+                (x, y) => panic!("{w}: resume {x:?} vs retry {y:?}"),
+            }
+        }
+    }
+}

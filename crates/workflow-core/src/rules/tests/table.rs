@@ -95,6 +95,7 @@ fn run_case(state_name: &str, op: &str, actor_name: &str) -> Observed {
                 name_taken: false,
                 subtree: vec![inputs_folder(), outputs_folder(), discussions_folder()],
                 folder: Some(run_folder()),
+                ..UpdateFacts::default()
             };
             decide_update(&ctx, &run, &def, &cmd, &facts).map(|d| d.change.map(|t| *t))
         }
