@@ -96,10 +96,12 @@ pub struct HttpConfig {
     pub tokens: Option<Arc<TokenKeys>>,
     /// A request still unanswered after this long answers 503 `service_unavailable` with
     /// `Retry-After` (SEC-2); its engine call, if one started, still completes. Keep it above
-    /// the longest long-poll wait. `None`: no limit.
+    /// the longest long-poll wait. `None` (the default): no limit; `workflow-server` sets it
+    /// from `--request-timeout-ms`.
     pub request_timeout: Option<Duration>,
     /// Requests handled at once; one more answers 503 `service_unavailable` with `Retry-After`
-    /// at once instead of queueing (SEC-2). `None`: no limit.
+    /// at once instead of queueing (SEC-2). A long-poll wait holds its place while it waits.
+    /// `None` (the default): no limit; `workflow-server` sets it from `--max-in-flight`.
     pub max_in_flight: Option<usize>,
 }
 
@@ -110,8 +112,8 @@ impl Default for HttpConfig {
             body_limit: 4 * 1024 * 1024,
             max_concurrent_engine_calls: (cores * 2).clamp(2, 8),
             tokens: None,
-            request_timeout: Some(Duration::from_secs(90)),
-            max_in_flight: Some(512),
+            request_timeout: None,
+            max_in_flight: None,
         }
     }
 }

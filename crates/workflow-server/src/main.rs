@@ -78,9 +78,9 @@ struct Args {
     /// (SEC-2). Default: the open-file limit less 256, between 64 and 4096.
     #[arg(long, default_value_t = workflow_server::default_max_connections())]
     max_connections: usize,
-    /// Requests handled at once; one more answers 503 `service_unavailable` with Retry-After
-    /// instead of queueing (SEC-2).
-    #[arg(long, default_value_t = 512)]
+    /// Requests handled at once (a long-poll wait counts while it waits); one more answers 503
+    /// `service_unavailable` with Retry-After instead of queueing (SEC-2).
+    #[arg(long, default_value_t = 1024)]
     max_in_flight: usize,
     /// Period of the deadline reaper, and of the relay's sweep for messages queued by other
     /// processes or past their backoff (commits of this process wake the relay at once), in
