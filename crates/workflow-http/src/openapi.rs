@@ -76,7 +76,7 @@ use utoipa::{Modify, OpenApi};
         SortByValue,
         SortDirValue,
     )),
-    modifiers(&Security, &StandardResponses, &UuidPatterns, &RequestLimits)
+    modifiers(&Security, &StandardResponses, &UuidPatterns, &RequestLimits, &FormFieldNames)
 )]
 struct ApiDoc;
 
@@ -357,6 +357,30 @@ impl Modify for RequestLimits {
                 property,
                 "OpenAPI: a request limit found no property"
             );
+        }
+    }
+}
+
+/// HTTP-3 ignores unknown fields of the multipart create form, but a multipart part's name
+/// travels in a header, where control characters cannot: the form schema allows additional
+/// fields whose names have none.
+struct FormFieldNames;
+
+/// The names a multipart form part can carry.
+const FORM_FIELD_NAME_PATTERN: &str = r"^[^\u0000-\u001F\u007F]+$";
+
+impl Modify for FormFieldNames {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Object, Schema, Type};
+        use utoipa::openapi::RefOr;
+        let form = openapi
+            .components
+            .as_mut()
+            .and_then(|c| c.schemas.get_mut("CreateWorkflowRunForm"));
+        if let Some(RefOr::T(Schema::Object(o))) = form {
+            let mut names = Object::with_type(Type::String);
+            names.pattern = Some(FORM_FIELD_NAME_PATTERN.to_owned());
+            o.property_names = Some(Box::new(Schema::Object(names)));
         }
     }
 }

@@ -225,8 +225,10 @@ fn request_schemas_say_what_is_accepted() {
     );
     assert!(patch["properties"]["input_scope"]["items"]["pattern"].is_string());
     let form = &s["CreateWorkflowRunForm"];
-    // HTTP-3: unknown form fields are ignored, so the schema does not forbid them.
+    // HTTP-3: unknown form fields are ignored, so the schema does not forbid them; only names
+    // that a multipart header can carry (no control characters).
     assert_ne!(form["additionalProperties"], false);
+    assert!(form["propertyNames"]["pattern"].is_string(), "{form}");
     assert_eq!(
         form["properties"]["input_scope"]["maxItems"],
         MAX_INPUT_SCOPE
