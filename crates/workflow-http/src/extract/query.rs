@@ -85,18 +85,46 @@ pub(crate) fn parse_list_query(
     Ok(q)
 }
 
-/// An RFC 3339 time (ksapi sends `datetime.isoformat()`; a value without an offset is UTC).
+/// A date-time of a query string, in every spelling a client of the ksapi API sends (LIST-2,
+/// SUM-1): RFC 3339 (`Z` or `+02:00`); ksapi 3.18.2's own `strftime("%Y-%m-%dT%H:%M:%S.%f%z")`,
+/// whose offset has no colon (`+0000`); a naive date-time or a bare date (UTC, as the Python
+/// server's lax date-time parsing takes them); and an offset whose `+` was left unescaped in the
+/// URL, which arrives as a space.
 pub(crate) fn parse_time(field: &str, v: &str) -> ApiResult<Timestamp> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f")
-        .map(|n| n.and_utc())
-        .map_err(|_| {
+    parse_time_exact(v)
+        .or_else(|| unescaped_plus(v).as_deref().and_then(parse_time_exact))
+        .ok_or_else(|| {
             ApiError::unprocessable(format!(
                 "{field}: {v:?} is not an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z)"
             ))
         })
+}
+
+fn parse_time_exact(v: &str) -> Option<Timestamp> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+    let utc = |t: DateTime<chrono::FixedOffset>| t.with_timezone(&Utc);
+    DateTime::parse_from_rfc3339(v)
+        .map(utc)
+        .or_else(|_| DateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f%z").map(utc))
+        .or_else(|_| NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc()))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        })
+        .ok()
+}
+
+/// `2026-01-31T12:00:00 02:00` → `2026-01-31T12:00:00+02:00`: a time with a `T` whose last
+/// space is followed by an offset (`HH:MM` or `HHMM`).
+fn unescaped_plus(v: &str) -> Option<String> {
+    let (head, offset) = v.rsplit_once(' ')?;
+    let digits = offset.bytes().filter(u8::is_ascii_digit).count();
+    let offset_like = match offset.len() {
+        4 => digits == 4,
+        5 => digits == 4 && offset.as_bytes()[2] == b':',
+        _ => false,
+    };
+    (head.contains('T') && offset_like).then(|| format!("{head}+{offset}"))
 }
 
 /// `true`/`false` as query strings and forms spell them.
@@ -114,4 +142,48 @@ pub(crate) fn parse_bool(field: &str, v: &str) -> ApiResult<bool> {
 pub(crate) fn parse_uuid(field: &str, v: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(v.trim())
         .map_err(|_| ApiError::unprocessable(format!("{field}: {v:?} is not a UUID")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// LIST-2, SUM-1: the spellings of one instant a client sends all parse to it; the rest is
+    /// refused.
+    #[test]
+    fn parse_time_spellings() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-01-31T12:00:00.123456Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        for v in [
+            "2026-01-31T12:00:00.123456Z",
+            "2026-01-31T12:00:00.123456+00:00",
+            "2026-01-31T14:00:00.123456+02:00",
+            "2026-01-31T12:00:00.123456+0000",
+            "2026-01-31T14:00:00.123456+0200",
+            "2026-01-31T10:00:00.123456-0200",
+            "2026-01-31T14:00:00.123456 02:00",
+            "2026-01-31T14:00:00.123456 0200",
+            "2026-01-31T12:00:00.123456",
+        ] {
+            assert_eq!(parse_time("t", v).unwrap(), t, "{v}");
+        }
+        assert_eq!(
+            parse_time("t", "2026-01-31").unwrap(),
+            chrono::DateTime::parse_from_rfc3339("2026-01-31T00:00:00Z").unwrap()
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-01-31T12:00:00+25:00",
+            "2026-01-31T12:00:00 25",
+            "2026-01-31 12:00:00 junk",
+            "1769860800",
+        ] {
+            assert!(parse_time("t", bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -96,7 +96,7 @@ async fn list_runs_pages() {
         "limit=x",
         "offset=-1",
         "state=DONE",
-        "sort_dir=ASC",
+        "sort_dir=SIDEWAYS",
     ] {
         let a = w.get(&format!("/v1/workflow-runs?{bad}"), OWNER).await;
         assert_error(&a, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable_entity");

@@ -27,6 +27,7 @@ mod host;
 mod ksapi_routes;
 mod lists;
 mod runs;
+mod surface;
 mod watch;
 
 /// The `workflow-server` demo tenant (one file: the server's `--demo` fixture).
