@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """End-to-end check of workflow-server with the real ksapi 3.18.2 client.
 
-Drives create, get, update, start, stop, callback, retry, clone, approval, delete and list
-against a server with `--runner none` (WF_BASE_URL; this script posts the runner's callbacks)
+Drives create, get, update, start, stop, callback, retry, clone, approval, delete and list,
+then the rest of the run surface of SPEC section 10 (`surface()`: PATCH with nulls and arming,
+UPDATE-6/7; resume, RESUME-1; every list filter and order, LIST-2; the summary, SUM-1) against a server with `--runner none` (WF_BASE_URL; this script posts the runner's callbacks)
 and the local runner against a second server with `--runner local` (WF_LOCAL_URL). Checks
 statuses, error codes, headers, and that every body loads with the client's models
 (`Model.from_json`). Prints `N passed, M failed` and exits non-zero on any failure.
@@ -16,6 +17,7 @@ import os
 import sys
 import time
 import traceback
+from datetime import timedelta
 import urllib.error
 import urllib.request
 
@@ -24,13 +26,18 @@ from ksapi.models import (
     CloneWorkflowRunRequest,
     CreateWorkflowDefinitionRequest,
     PaginatedResponseWorkflowRunResponse,
+    PathPartApprovalState,
     SetWorkflowRunApprovalRequest,
+    SortDirection,
     StartWorkflowRunRequest,
     UpdateWorkflowRunRequest,
     WorkflowCallbackResponse,
     WorkflowDefinitionResponse,
+    WorkflowExecutionState,
     WorkflowRunCallbackRequest,
+    WorkflowRunOrder,
     WorkflowRunResponse,
+    WorkflowRunSummaryResponse,
 )
 
 BASE = os.environ["WF_BASE_URL"].rstrip("/")
@@ -432,6 +439,8 @@ def main():
     doc = json.loads(body)
     check("openapi.json: OpenAPI 3 with the runs paths", st == 200 and doc.get("openapi", "").startswith("3") and "/v1/workflow-runs/{run_id}/start" in doc.get("paths", {}))
 
+    surface(ada_runs, ada_defs, runner_runs, barbara_runs, linus_runs, linus_defs, grace_runs)
+
     # ---- the local runner (second server)
     if LOCAL:
         lr, ld = client(LOCAL, KEYS["ada"])
@@ -455,6 +464,303 @@ def main():
         r = wait_state(lr, r.id, {"COMPLETED", "FAILED"})
         check("local runner: retry completes attempt 2", r.execution_state.value == "COMPLETED")
 
+
+def upload(run_id, name):
+    """An upload into the run's `inputs/` (the server's host endpoint): its version id."""
+    st, _, body = raw("POST", BASE, f"/v1/workflow-runs/{run_id}/inputs", KEYS["ada"], {"name": name})
+    check(f"upload {name}: 201", st == 201, f"got {st} {body[:200]!r}")
+    return json.loads(body)["version_path_part_id"]
+
+
+def ingested(version):
+    """The host reports the upload's ingestion `completed`: the run as it now stands."""
+    st, _, body = raw("PUT", BASE, f"/v1/document-versions/{version}/ingestion", KEYS["grace"], {"status": "completed"})
+    check("ingestion completed: 200", st == 200, f"got {st} {body[:200]!r}")
+    return loads(WorkflowRunResponse, body, "ingestion")
+
+
+def attempt_of(run_id):
+    st, _, body = raw("GET", BASE, f"/v1/workflow-runs/{run_id}", KEYS["ada"])
+    return json.loads(body).get("attempt") if st == 200 else None
+
+
+def surface(ada_runs, ada_defs, runner_runs, barbara_runs, linus_runs, linus_defs, grace_runs):
+    """SPEC section 10 through the real client: UPDATE-6/7, RESUME-1, LIST-2, SUM-1.
+
+    The runs are made on a fresh definition, so that every list and summary answer can be
+    compared with exactly what this function created: in order `u` (Ada, NOT_STARTED), `p`
+    (Ada, armed while PENDING, auto-started on ingestion, COMPLETED, approval pending), `g` (Ada,
+    an ingested draft armed into IN_PROGRESS), `r` (Ada, FAILED, resumed, FAILED again), `q`
+    (Ada, PENDING), `c` (Linus, COMPLETED and approved).
+    """
+    sd = ada_defs.create_workflow_definition(
+        CreateWorkflowDefinitionRequest(
+            name="e2e-surface",
+            parent_path_part_id=PARTS["eng"],
+            approval_required=True,
+            max_run_duration_seconds=600,
+        )
+    )
+    sid = str(sd.id)
+    ids = {}
+
+    # ---- UPDATE-6: ksapi sends the fields left None as `null`, which means absent.
+    u = ada_defs.create_workflow_run(sid, name="e2e-s-update")
+    ids["u"] = str(u.id)
+    req = UpdateWorkflowRunRequest(input_scope=[PARTS["spec.md"], PARTS["crm"]], name=None)
+    check("UPDATE-6: ksapi sends name: null", json.loads(req.to_json()).get("name", "absent") is None)
+    upd, _ = call(
+        "UPDATE-6 update with name=None",
+        ada_runs.update_workflow_run_with_http_info,
+        u.id,
+        req,
+        status=200,
+        model=WorkflowRunResponse,
+    )
+    check(
+        "UPDATE-6: the scope replaced, the name kept",
+        upd is not None
+        and upd.name == "e2e-s-update"
+        and sorted(a.name for a in upd.inputs.assets) == ["crm", "spec.md"],
+        upd and f"{upd.name} {[a.name for a in upd.inputs.assets]}",
+    )
+    expect_error(
+        "UPDATE-6: every field null",
+        ada_runs.update_workflow_run,
+        u.id,
+        UpdateWorkflowRunRequest(input_scope=None, name=None, auto_start=None, user_message=None),
+        status=422,
+        code="unprocessable_entity",
+    )
+
+    # ---- UPDATE-7: arm a PENDING run; a rename stays NOT_STARTED only; ingestion starts it.
+    p = ada_defs.create_workflow_run(sid, name="e2e-s-armed")
+    ids["p"] = str(p.id)
+    p_version = upload(p.id, "brief.txt")
+    armed, _ = call(
+        "UPDATE-7 arm a PENDING run",
+        ada_runs.update_workflow_run_with_http_info,
+        p.id,
+        UpdateWorkflowRunRequest(auto_start=True, user_message="auto go"),
+        status=200,
+        model=WorkflowRunResponse,
+    )
+    check(
+        "UPDATE-7: armed, still PENDING",
+        armed is not None and armed.execution_state.value == "PENDING" and armed.auto_start is True,
+        armed and f"{armed.execution_state} auto_start={armed.auto_start}",
+    )
+    expect_error(
+        "UPDATE-7: rename a PENDING run",
+        ada_runs.update_workflow_run,
+        p.id,
+        UpdateWorkflowRunRequest(name="e2e-s-nope"),
+        status=409,
+        code="conflict",
+    )
+    after = ingested(p_version)
+    check(
+        "UPDATE-7/SYNC-2: the armed run starts on ingestion, with its message",
+        after is not None
+        and after.execution_state.value == "IN_PROGRESS"
+        and after.run_snapshot is not None
+        and after.run_snapshot.user_message == "auto go",
+        after and f"{after.execution_state}",
+    )
+    cb = runner_runs.workflow_run_callback(p.id, WorkflowRunCallbackRequest(status="COMPLETED"))
+    check("armed run completes", cb.status == "updated")
+
+    # ---- UPDATE-7: arming an ingested draft starts it at once.
+    g = ada_defs.create_workflow_run(sid, name="e2e-s-draft")
+    ids["g"] = str(g.id)
+    draft = ingested(upload(g.id, "draft.txt"))
+    check("ingested draft: NOT_STARTED", draft is not None and draft.execution_state.value == "NOT_STARTED")
+    go, _ = call(
+        "UPDATE-7 arm an ingested draft",
+        ada_runs.update_workflow_run_with_http_info,
+        g.id,
+        UpdateWorkflowRunRequest(auto_start=True),
+        status=200,
+        model=WorkflowRunResponse,
+    )
+    check(
+        "UPDATE-7: the armed draft answers IN_PROGRESS",
+        go is not None and go.execution_state.value == "IN_PROGRESS" and go.run_snapshot is not None,
+        go and f"{go.execution_state}",
+    )
+    check("UPDATE-7: attempt 1", attempt_of(g.id) == 1)
+
+    # ---- RESUME-1
+    r = ada_defs.create_workflow_run(sid, name="e2e-s-resume")
+    ids["r"] = str(r.id)
+    expect_error("RESUME-1: a NOT_STARTED run", ada_runs.resume_workflow_run, r.id, status=409, code="conflict")
+    ada_runs.start_workflow_run(r.id)
+    runner_runs.workflow_run_callback(r.id, WorkflowRunCallbackRequest(status="FAILED", error="crashed"))
+    before = attempt_of(r.id)
+    expect_error("RESUME-1: by a reader", barbara_runs.resume_workflow_run, r.id, status=403, code="forbidden")
+    res, h = call(
+        "RESUME-1 resume a failed run",
+        ada_runs.resume_workflow_run_with_http_info,
+        r.id,
+        status=202,
+        model=WorkflowRunResponse,
+    )
+    check(
+        "RESUME-1: IN_PROGRESS, error cleared",
+        res is not None and res.execution_state.value == "IN_PROGRESS" and res.error is None,
+        res and f"{res.execution_state} {res.error}",
+    )
+    check("RESUME-1: Location", h is not None and h.get("location") == f"/v1/workflow-runs/{r.id}")
+    check("RESUME-1: attempt + 1", before == 1 and attempt_of(r.id) == 2, f"{before} -> {attempt_of(r.id)}")
+    st, _, body = raw("GET", BASE, f"/v1/workflow-runs/{r.id}/history", KEYS["ada"])
+    events = [i["event"] for i in json.loads(body).get("items", [])] if st == 200 else []
+    check("RESUME-1: history says resumed", events[-1:] == ["resumed"], f"{st} {events}")
+    expect_error("RESUME-1: an IN_PROGRESS run", ada_runs.resume_workflow_run, r.id, status=409, code="conflict")
+    st, _, body = raw(
+        "POST", BASE, f"/v1/workflow-runs/{r.id}/callback", KEYS["ada"],
+        {"status": "FAILED", "error": "again", "attempt": 2}, {"x-ks-assumed": "true"},
+    )
+    check("resumed attempt fails: updated", st == 200 and json.loads(body)["status"] == "updated")
+
+    # ---- the rest of the set: a PENDING run and Linus's approved run
+    q = ada_defs.create_workflow_run(sid, name="e2e-s-pending")
+    ids["q"] = str(q.id)
+    upload(q.id, "slow.txt")
+    c = linus_defs.create_workflow_run(sid, name="e2e-s-linus")
+    ids["c"] = str(c.id)
+    linus_runs.start_workflow_run(c.id)
+    client(BASE, KEYS["linus"], assumed=True)[0].workflow_run_callback(
+        c.id, WorkflowRunCallbackRequest(status="COMPLETED")
+    )
+    appr = linus_runs.set_workflow_run_approval(c.id, SetWorkflowRunApprovalRequest(state="approved"))
+    check("Linus approves his run", appr.approval_state.value == "approved")
+
+    runs = {k: ada_runs.get_workflow_run(v) for k, v in ids.items()}
+    want = {"u": "NOT_STARTED", "p": "COMPLETED", "g": "IN_PROGRESS", "r": "FAILED", "q": "PENDING", "c": "COMPLETED"}
+    got = {k: v.execution_state.value for k, v in runs.items()}
+    check("surface runs: the states planned", got == want, f"{got}")
+    order = ["u", "p", "g", "r", "q", "c"]
+    t0 = runs["u"].created_at  # an aware datetime, as the client loaded it
+    t_c = runs["c"].created_at
+    mine = {ids[k] for k in order}
+
+    def tenant(name, key_runs=ada_runs, **kw):
+        page, _ = call(
+            f"LIST-2 {name}",
+            key_runs.list_workflow_runs_for_tenant_with_http_info,
+            limit=100,
+            status=200,
+            model=PaginatedResponseWorkflowRunResponse,
+            **kw,
+        )
+        if page is None:
+            return []
+        check(f"LIST-2 {name}: total matches the page", page.total == len(page.items), f"{page.total} vs {len(page.items)}")
+        return [str(x.id) for x in page.items]
+
+    # The window of this section (ksapi sends `...+0000`), in both directions.
+    got = tenant("created_after", created_after=t0)
+    check("LIST-2 created_after: exactly the section's runs", set(got) == mine, f"{len(got)} runs")
+    got = tenant("created_before", created_before=t0)
+    check("LIST-2 created_before: none of them", not (set(got) & mine) and len(got) > 0, f"{len(got)} runs")
+    got = tenant("created window", created_after=t0, created_before=t_c)
+    check("LIST-2 created window: all but the last", set(got) == mine - {ids["c"]})
+    # Several states.
+    got = tenant(
+        "several states",
+        state=[WorkflowExecutionState.IN_PROGRESS, WorkflowExecutionState.PENDING],
+        created_after=t0,
+    )
+    check("LIST-2 state=[IN_PROGRESS, PENDING]", set(got) == {ids["g"], ids["q"]}, f"{got}")
+    got = tenant("states COMPLETED+FAILED", state=[WorkflowExecutionState.COMPLETED, WorkflowExecutionState.FAILED], definition_id=sid)
+    check("LIST-2 state=[COMPLETED, FAILED]", set(got) == {ids["p"], ids["r"], ids["c"]}, f"{got}")
+    # Orders.
+    got = tenant("sort_dir ASC", sort_by=WorkflowRunOrder.CREATED_AT, sort_dir=SortDirection.ASC, created_after=t0)
+    check("LIST-2 CREATED_AT ASC: creation order", got == [ids[k] for k in order], f"{got}")
+    got = tenant("sort_dir DESC", sort_by=WorkflowRunOrder.CREATED_AT, sort_dir=SortDirection.DESC, created_after=t0)
+    check("LIST-2 CREATED_AT DESC: reverse order", got == [ids[k] for k in reversed(order)], f"{got}")
+    got = tenant("STARTED_AT ASC", sort_by=WorkflowRunOrder.STARTED_AT, sort_dir=SortDirection.ASC, created_after=t0)
+    check(
+        "LIST-2 STARTED_AT ASC: never-started runs last",
+        got[:4] == [ids[k] for k in ["p", "g", "r", "c"]] and set(got[4:]) == {ids["u"], ids["q"]},
+        f"{got}",
+    )
+    # owner_id of another user: a reader gets Linus's runs, never 403; mine overrides it.
+    linus_id = next(u["id"] for u in FIXTURE["users"] if u["first_name"] == "Linus")
+    ada_id = next(u["id"] for u in FIXTURE["users"] if u["first_name"] == "Ada")
+    got = tenant("owner_id by a reader", key_runs=barbara_runs, owner_id=linus_id, created_after=t0)
+    check("LIST-2 owner_id: Linus's run only", got == [ids["c"]], f"{got}")
+    got = tenant("owner_id + mine", key_runs=linus_runs, owner_id=ada_id, mine=True, created_after=t0)
+    check("LIST-2 mine overrides owner_id", got == [ids["c"]], f"{got}")
+    # The approval worklist: approvable_by_me + approval_state=[pending].
+    worklist = dict(approvable_by_me=True, approval_state=[PathPartApprovalState.PENDING], definition_id=sid)
+    got = tenant("approval worklist (read-write grant)", key_runs=linus_runs, **worklist)
+    check("LIST-2 approvable_by_me: Linus may approve p", got == [ids["p"]], f"{got}")
+    got = tenant("approval worklist (owner)", **worklist)
+    check("LIST-2 approvable_by_me: the owner may approve p", got == [ids["p"]], f"{got}")
+    got = tenant("approval worklist (reader)", key_runs=barbara_runs, **worklist)
+    check("LIST-2 approvable_by_me: a reader approves nothing", got == [], f"{got}")
+    expect_raw_error("LIST-2 a bad date", 422, "unprocessable_entity", "GET", BASE, "/v1/workflow-runs?created_after=last-week", KEYS["ada"])
+
+    # The definition's list, with sort_dir.
+    for d in (SortDirection.ASC, SortDirection.DESC):
+        page, _ = call(
+            f"LIST-2 definition runs sort_dir={d.value}",
+            ada_defs.list_workflow_runs_with_http_info,
+            sid,
+            sort_by=WorkflowRunOrder.CREATED_AT,
+            sort_dir=d,
+            limit=100,
+            status=200,
+            model=PaginatedResponseWorkflowRunResponse,
+        )
+        want_ids = [ids[k] for k in (order if d == SortDirection.ASC else reversed(order))]
+        got = [str(x.id) for x in page.items] if page else []
+        check(f"LIST-2 definition runs {d.value}: its runs in order", got == want_ids and page.total == 6, f"{got}")
+    page = ada_defs.list_workflow_runs(sid, created_after=t_c)
+    check("LIST-2 definition runs created_after", [str(x.id) for x in page.items] == [ids["c"]])
+
+    # ---- SUM-1: the definition's numbers are exactly what this section made.
+    s, _ = call(
+        "SUM-1 summary of the definition",
+        ada_runs.get_workflow_runs_summary_with_http_info,
+        definition_id=sid,
+        status=200,
+        model=WorkflowRunSummaryResponse,
+    )
+    if s is not None:
+        check(
+            "SUM-1 counts_by_state: all five, as created",
+            s.counts_by_state == {"PENDING": 1, "NOT_STARTED": 1, "IN_PROGRESS": 1, "COMPLETED": 2, "FAILED": 1},
+            f"{s.counts_by_state}",
+        )
+        check("SUM-1 total", s.total == 6, f"{s.total}")
+        check("SUM-1 failure_rate = 1/3", s.failure_rate is not None and abs(s.failure_rate - 1 / 3) < 1e-9, f"{s.failure_rate}")
+        check(
+            "SUM-1 durations",
+            s.duration_p50_seconds is not None and 0 <= s.duration_p50_seconds <= s.duration_p95_seconds < 120,
+            f"{s.duration_p50_seconds} {s.duration_p95_seconds}",
+        )
+        check("SUM-1 pending approvals: p", s.pending_approval_count == 1 and s.oldest_pending_age_seconds is not None and s.oldest_pending_age_seconds >= 0, f"{s.pending_approval_count} {s.oldest_pending_age_seconds}")
+        check(
+            "SUM-1 adoption",
+            (s.adoption.runs, s.adoption.distinct_triggerers, s.adoption.active_definitions) == (6, 2, 1),
+            f"{s.adoption}",
+        )
+    # Tenant-wide: the summary agrees with the lists, state by state.
+    s = ada_runs.get_workflow_runs_summary()
+    total = ada_runs.list_workflow_runs_for_tenant(limit=1).total
+    check("SUM-1 tenant total = list total", s.total == total and total >= 6, f"{s.total} vs {total}")
+    per_state = {st.value: ada_runs.list_workflow_runs_for_tenant(state=[st], limit=1).total for st in WorkflowExecutionState}
+    check("SUM-1 tenant counts_by_state = list totals", s.counts_by_state == per_state, f"{s.counts_by_state} vs {per_state}")
+    pend = ada_runs.list_workflow_runs_for_tenant(state=[WorkflowExecutionState.COMPLETED], approval_state=[PathPartApprovalState.PENDING], limit=1).total
+    check("SUM-1 pending_approval_count = the list's", s.pending_approval_count == pend and pend >= 1, f"{s.pending_approval_count} vs {pend}")
+    # The window, as ksapi spells `since` (`...+0000`).
+    s = ada_runs.get_workflow_runs_summary(since=t0)
+    check("SUM-1 since: only this section's runs", s.total == 6 and sum(s.counts_by_state.values()) == 6, f"{s.total}")
+    s = ada_runs.get_workflow_runs_summary(since=t0, until=t_c - timedelta(microseconds=1))
+    check("SUM-1 until (inclusive): all but the last", s.total == 5, f"{s.total}")
+    expect_raw_error("SUM-1 a bad since", 422, "unprocessable_entity", "GET", BASE, "/v1/workflow-runs/summary?since=tomorrow", KEYS["ada"])
 
 if __name__ == "__main__":
     try:
