@@ -1009,6 +1009,333 @@ pub fn sum_1_summary_aggregates<S: Store>(store: S) {
     let _ = (b, c, d);
 }
 
+fn put_of(def: &Definition) -> PutDefinition {
+    PutDefinition {
+        name: def.name.clone(),
+        description: def.description.clone(),
+        max_run_duration_seconds: Some(def.max_run_duration_seconds),
+        is_active: def.is_active,
+        approval_required: def.approval_required,
+        ..PutDefinition::default()
+    }
+}
+
+/// DEF-1..5, SCHED-1: the definition list (filters, orders, visibility), full replacement
+/// (retain-on-null, `updated_at`, moves and renames), deletion with its runs (each recorded),
+/// instantiation (`created_from_id`, `copy_count`), the derived numbers (`last_run`,
+/// `pending_approval_count`), the empty instruction's real version, and schedule validation.
+pub fn def_1_to_5_definition_administration<S: Store>(store: S) {
+    let w = World::new(store);
+    let e = &w.engine;
+    let code = |r: Result<Definition>| r.unwrap_err().code();
+    // Creation over the API's path: an empty instruction with an active, ingested version
+    // (DEF-5), a description, a schedule (SCHED-1).
+    w.clock.advance(chrono::Duration::seconds(5));
+    let new = |name: &str, description: Option<&str>| NewDefinition {
+        parent_id: w.eng.id,
+        name: name.into(),
+        approval_required: true,
+        is_active: true,
+        create_empty_instruction: true,
+        description: description.map(Into::into),
+        ..NewDefinition::default()
+    };
+    let weekly = ScheduleFields {
+        cadence: Some(ScheduleCadence::Weekly),
+        start_at: Some(w.clock.now()),
+        timezone: Some("Europe/London".into()),
+    };
+    let digest = e
+        .create_definition(
+            &w.owner,
+            NewDefinition {
+                schedule: weekly.clone(),
+                ..new("Digest", Some("Weekly DIGEST of eng notes"))
+            },
+        )
+        .unwrap();
+    let sched = digest.schedule.clone().unwrap();
+    assert_eq!(
+        (sched.cadence, sched.timezone.as_str()),
+        (ScheduleCadence::Weekly, "Europe/London")
+    );
+    assert_eq!(e.get_definition(&w.owner, digest.id).unwrap(), digest);
+    for (tz, why) in [
+        ("Mars/Olympus", "unknown zone"),
+        ("+08:00", "an ISO offset"),
+    ] {
+        let bad = NewDefinition {
+            schedule: ScheduleFields {
+                timezone: Some(tz.into()),
+                ..weekly.clone()
+            },
+            ..new("bad-zone", None)
+        };
+        assert_eq!(
+            code(e.create_definition(&w.owner, bad)),
+            ErrorCode::UnprocessableEntity,
+            "{why}"
+        );
+    }
+    let half = NewDefinition {
+        schedule: ScheduleFields {
+            start_at: None,
+            ..weekly.clone()
+        },
+        ..new("half", None)
+    };
+    assert_eq!(
+        code(e.create_definition(&w.owner, half)),
+        ErrorCode::UnprocessableEntity
+    );
+    let utc = e
+        .create_definition(
+            &w.owner,
+            NewDefinition {
+                schedule: ScheduleFields {
+                    timezone: None,
+                    ..weekly.clone()
+                },
+                ..new("utc-by-default", None)
+            },
+        )
+        .unwrap();
+    assert_eq!(utc.schedule.as_ref().unwrap().timezone, "UTC");
+    let run = e
+        .create_run(&w.triggerer, digest.id, CreateRun::default())
+        .unwrap();
+    let started = e
+        .start_run(&w.triggerer, run.id, StartRun::default())
+        .unwrap();
+    let pinned = started.snapshot.as_ref().unwrap().instruction.path_part_id;
+    let instruction_versions = e
+        .store()
+        .children(w.tenant, digest.instruction_id.unwrap())
+        .unwrap();
+    assert_eq!(instruction_versions.len(), 1);
+    assert_eq!(
+        pinned,
+        Some(instruction_versions[0].id),
+        "a real version is pinned"
+    );
+
+    // DEF-1: list, with ksapi's filters and orders.
+    let names = |who: &Actor, q: ListDefinitions| {
+        e.list_definitions(who, q)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|d| d.name)
+            .collect::<Vec<_>>()
+    };
+    let by_name = ListDefinitions {
+        order: DefinitionOrder::Name,
+        limit: 100,
+        ..ListDefinitions::default()
+    };
+    let all = names(&w.owner, by_name.clone());
+    let mut sorted = all.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(all, sorted, "NAME sorts A to Z by default");
+    assert!(all.contains(&"Digest".to_owned()) && all.contains(&"plain".to_owned()));
+    assert_eq!(
+        names(
+            &w.owner,
+            ListDefinitions {
+                search: Some("digest OF".into()),
+                ..by_name.clone()
+            }
+        ),
+        vec!["Digest"],
+        "search covers the description, case-insensitively"
+    );
+    assert!(names(&w.user_no_grant, by_name.clone()).is_empty(), "VIS-1");
+    let newest = names(&w.owner, ListDefinitions::default());
+    assert_eq!(newest[0], "utc-by-default", "newest first by default");
+    let (template, _) = w.template_with_draft("a-template");
+    assert!(!names(&w.owner, by_name.clone()).contains(&template.name));
+    assert_eq!(
+        names(
+            &w.owner,
+            ListDefinitions {
+                is_template: Some(true),
+                ..by_name.clone()
+            }
+        ),
+        vec![template.name.clone()]
+    );
+    w.run_in(Setup::CompletedApprovalPending);
+    assert_eq!(
+        names(
+            &w.owner,
+            ListDefinitions {
+                needs_approval: Some(true),
+                ..by_name.clone()
+            }
+        ),
+        vec![w.def.name.clone()]
+    );
+    assert_eq!(
+        names(
+            &w.triggerer,
+            ListDefinitions {
+                mine: true,
+                ..by_name.clone()
+            }
+        ),
+        Vec::<String>::new()
+    );
+
+    // DEF-5: derived numbers.
+    let stats = e.definition_stats(&w.owner, &w.def).unwrap();
+    assert_eq!(stats.pending_approval_count, 1);
+    let latest = e
+        .list_runs(
+            &w.owner,
+            ListRuns {
+                definition_id: Some(w.def.id),
+                limit: 1,
+                ..ListRuns::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        stats.last_run.map(|r| r.id),
+        latest.items.first().map(|r| r.id)
+    );
+
+    // DEF-2: replacement. Retain-on-null instruction, skills and common files; description
+    // cleared; updated_at moves; read-only users forbidden; unreadable not_found.
+    w.clock.advance(chrono::Duration::seconds(30));
+    let mut put = put_of(&w.def);
+    put.description = None;
+    put.approval_required = false;
+    let replaced = e.put_definition(&w.owner, w.def.id, put.clone()).unwrap();
+    assert_eq!(replaced.instruction_id, w.def.instruction_id);
+    assert_eq!(replaced.common_file_ids, w.def.common_file_ids);
+    assert_eq!(replaced.selected_skill_ids, w.def.selected_skill_ids);
+    assert!(!replaced.approval_required);
+    assert_eq!(replaced.updated_at, w.clock.now());
+    assert_eq!(replaced.created_at, w.def.created_at);
+    assert_eq!(e.get_definition(&w.owner, w.def.id).unwrap(), replaced);
+    assert_eq!(
+        code(e.put_definition(&w.user_read, w.def.id, put.clone())),
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        code(e.put_definition(&w.user_no_grant, w.def.id, put.clone())),
+        ErrorCode::NotFound
+    );
+    // A rename while a run is IN_PROGRESS is conflict.
+    w.running();
+    let rename = PutDefinition {
+        name: "renamed".into(),
+        ..put.clone()
+    };
+    assert_eq!(
+        code(e.put_definition(&w.owner, w.def.id, rename)),
+        ErrorCode::Conflict
+    );
+    // A rename of a definition without runs moves its parts.
+    let renamed = e
+        .put_definition(
+            &w.owner,
+            utc.id,
+            PutDefinition {
+                name: "utc-renamed".into(),
+                ..put_of(&utc)
+            },
+        )
+        .unwrap();
+    assert!(renamed.path.ends_with("/utc-renamed"));
+    for p in e.store().descendants(w.tenant, utc.id.into()).unwrap() {
+        assert!(
+            p.path.starts_with(&renamed.path),
+            "{} follows the rename",
+            p.path
+        );
+    }
+
+    // DEF-4: instantiate a template into a folder.
+    let copy = e
+        .instantiate_definition(
+            &w.user_read_write,
+            template.id,
+            w.eng.id,
+            Some("mine".into()),
+        )
+        .unwrap();
+    assert_eq!(copy.created_from_id, Some(template.id));
+    assert!(copy.is_active && !copy.is_template);
+    assert_eq!(copy.owner_id, w.user_read_write.user_id);
+    assert_eq!(copy.instruction_id, template.instruction_id);
+    assert_eq!(
+        e.definition_stats(&w.owner, &template).unwrap().copy_count,
+        1
+    );
+    let default_name = e
+        .instantiate_definition(&w.owner, template.id, w.shared.id, None)
+        .unwrap();
+    assert_eq!(default_name.name, template.name);
+    assert_eq!(
+        e.definition_stats(&w.owner, &template).unwrap().copy_count,
+        2
+    );
+    assert_eq!(
+        code(e.instantiate_definition(&w.user_read, template.id, w.eng.id, None)),
+        ErrorCode::Forbidden
+    );
+
+    // DEF-3: delete. IN_PROGRESS runs block it; otherwise the definition and every run go,
+    // each run's deletion recorded.
+    assert_eq!(
+        e.delete_definition(&w.owner, w.def.id).unwrap_err().code(),
+        ErrorCode::Conflict
+    );
+    assert!(
+        e.get_definition(&w.owner, w.def.id).is_ok(),
+        "a refused delete changes nothing"
+    );
+    let digest_runs = [
+        run.id,
+        e.create_run(&w.triggerer, digest.id, CreateRun::default())
+            .unwrap()
+            .id,
+    ];
+    assert_eq!(
+        e.delete_definition(&w.owner, digest.id).unwrap_err().code(),
+        ErrorCode::Conflict
+    );
+    e.stop_run(&w.triggerer, run.id).unwrap();
+    assert_eq!(
+        e.delete_definition(&w.user_read, digest.id)
+            .unwrap_err()
+            .code(),
+        ErrorCode::Forbidden
+    );
+    e.delete_definition(&w.owner, digest.id).unwrap();
+    assert_eq!(
+        e.get_definition(&w.owner, digest.id).unwrap_err().code(),
+        ErrorCode::NotFound
+    );
+    for r in digest_runs {
+        assert!(e.store().load_run(w.tenant, r).unwrap().is_none());
+        let h = w.history(r);
+        assert_eq!(h.last().unwrap().event, Event::Deleted, "DELETE-3");
+        assert_eq!(h.last().unwrap().actor.user_id, Some(w.owner.user_id));
+    }
+    assert!(e
+        .store()
+        .path_part(w.tenant, digest.id.into())
+        .unwrap()
+        .is_none());
+    assert!(e
+        .store()
+        .path_part(w.tenant, digest.instruction_id.unwrap())
+        .unwrap()
+        .is_none());
+}
+
 /// LIST-1: `limit` and `offset` page through; `total` ignores them.
 pub fn list_paginates_with_total<S: Store>(store: S) {
     let w = World::new(store);
@@ -1081,6 +1408,7 @@ pub fn list_only_visible_runs<S: Store>(store: S) {
                 common_file_ids: vec![],
                 selected_skill_ids: vec![],
                 create_empty_instruction: false,
+                ..NewDefinition::default()
             },
         )
         .unwrap();

@@ -356,6 +356,7 @@ impl<S: Store> World<S> {
                         common_file_ids: vec![doc.id],
                         selected_skill_ids: vec![id(900)],
                         create_empty_instruction: false,
+                        ..NewDefinition::default()
                     },
                 )
                 .unwrap()
@@ -452,6 +453,7 @@ impl<S: Store> World<S> {
                     common_file_ids: vec![],
                     selected_skill_ids: vec![],
                     create_empty_instruction: false,
+                    ..NewDefinition::default()
                 },
             )
             .unwrap();

@@ -118,6 +118,7 @@ fn lifecycle<S: Store>(store: S) -> Result<()> {
             common_file_ids: vec![],
             selected_skill_ids: vec![],
             create_empty_instruction: false,
+            ..NewDefinition::default()
         },
     )?;
 

@@ -216,6 +216,7 @@ impl<S: Store> Engine<S> {
                     common_file_ids: d.common_file_ids.clone(),
                     selected_skill_ids: d.selected_skill_ids.clone(),
                     create_empty_instruction: false,
+                    ..NewDefinition::default()
                 },
             )?;
         }

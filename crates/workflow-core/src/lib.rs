@@ -74,8 +74,8 @@ mod store;
 pub use api_key::ApiKeyDigest;
 pub use chrono;
 pub use engine::{
-    is_terminal_event, CallbackResult, CommitObserver, Engine, EngineConfig, ListRuns,
-    RelayObserver, RelayReport, RunsSummary, SummaryQuery,
+    is_terminal_event, CallbackResult, CommitObserver, DefinitionStats, Engine, EngineConfig,
+    ListDefinitions, ListRuns, RelayObserver, RelayReport, RunsSummary, SummaryQuery,
 };
 pub use error::{Error, ErrorCode, Result, StoreError, StoreErrorKind};
 pub use fixture::{
@@ -85,7 +85,8 @@ pub use fixture::{
 pub use ids::{DefinitionId, PathPartId, RunId, TenantId, UserId};
 pub use model::*;
 pub use rules::{
-    Approve, Callback, CloneRun, CreateRun, NewDefinition, NewUpload, StartRun, UpdateRun,
+    Approve, Callback, CloneRun, CreateRun, NewDefinition, NewUpload, PutDefinition,
+    ScheduleFields, StartRun, UpdateRun,
 };
 pub use store::{
     nearest_rank, CatalogWrite, Clock, Commit, CommitOutcome, ConflictKind, Delivery,

@@ -459,6 +459,50 @@ pub struct Definition {
     pub owner_id: UserId,
     /// Creation time.
     pub created_at: Timestamp,
+    /// Free text (DEF-5).
+    pub description: Option<String>,
+    /// How often it runs itself (SCHED-1), if at all.
+    pub schedule: Option<Schedule>,
+    /// The definition it was copied from (DEF-4).
+    pub created_from_id: Option<DefinitionId>,
+    /// Last change (DEF-2).
+    pub updated_at: Timestamp,
+}
+
+wire_enum!(
+    /// Sort key of the definition list (DEF-1).
+    DefinitionOrder {
+        /// By creation time (newest first by default).
+        CreatedAt = "CREATED_AT",
+        /// By last change (newest first by default).
+        UpdatedAt = "UPDATED_AT",
+        /// By name, case-insensitively (A to Z by default).
+        Name = "NAME",
+    }
+);
+
+wire_enum!(
+    /// How often a scheduled definition runs itself (SCHED-1).
+    ScheduleCadence {
+        /// Every day at the start's local wall time.
+        Daily = "DAILY",
+        /// Every week on the start's weekday.
+        Weekly = "WEEKLY",
+        /// Every month on the start's day of month (the last day in shorter months).
+        Monthly = "MONTHLY",
+    }
+);
+
+/// A definition's schedule (SCHED-1): occurrences fall at `start_at`'s local wall time in
+/// `timezone`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Daily, weekly or monthly.
+    pub cadence: ScheduleCadence,
+    /// The first occurrence.
+    pub start_at: Timestamp,
+    /// An IANA zone name, resolved when the schedule is set (the tenant's, else UTC).
+    pub timezone: String,
 }
 
 /// Default of [`Definition::max_run_duration_seconds`].

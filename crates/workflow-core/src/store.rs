@@ -36,6 +36,8 @@ pub enum CatalogWrite {
     PutPart(Box<PathPart>),
     /// Remove a path part (not its descendants: list each one).
     RemovePart(TenantId, PathPartId),
+    /// Remove a definition row (DEF-3; its parts are removed with `RemovePart`).
+    RemoveDefinition(TenantId, DefinitionId),
     /// Make `version` the only active DOCUMENT_VERSION of `document`: every other version of
     /// it becomes inactive, in the same atomic unit (requirement 10).
     ActivateVersion {

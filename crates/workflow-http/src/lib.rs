@@ -252,10 +252,19 @@ fn routes<S: Store + 'static>() -> Router<AppState<S>> {
             "/v1/document-versions/{version_id}/ingestion",
             put(set_ingestion::<S>),
         )
-        .route("/v1/workflow-definitions", post(create_definition::<S>))
+        .route(
+            "/v1/workflow-definitions",
+            post(create_definition::<S>).get(list_definitions::<S>),
+        )
         .route(
             "/v1/workflow-definitions/{definition_id}",
-            get(get_definition::<S>),
+            get(get_definition::<S>)
+                .put(put_definition::<S>)
+                .delete(delete_definition::<S>),
+        )
+        .route(
+            "/v1/workflow-definitions/{definition_id}/instantiate",
+            post(instantiate_definition::<S>),
         )
         .route(
             "/v1/workflow-definitions/{definition_id}/runs",

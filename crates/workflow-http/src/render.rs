@@ -3,15 +3,15 @@
 
 use crate::handlers::Caller;
 use crate::wire::{
-    ExcludedCommonFile, InputSnapshot, InstructionSnapshot, ItemPermissions, RunFolder,
-    RunFolderRef, UserInfo, WorkflowDefinitionResponse, WorkflowRunAsset, WorkflowRunResponse,
-    WorkflowRunSnapshot,
+    ExcludedCommonFile, InputSnapshot, InstructionSnapshot, ItemPermissions, LastRunSummary,
+    RunFolder, RunFolderRef, UserInfo, WorkflowDefinitionResponse, WorkflowRunAsset,
+    WorkflowRunResponse, WorkflowRunSnapshot,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
 use workflow_core::policy::{can_write_path, run_access};
 use workflow_core::{
-    Actor, ApprovalState, Definition, DefinitionId, Engine, Grant, InputOrigin, ListRuns, PathPart,
+    Actor, ApprovalState, Definition, DefinitionId, Engine, Grant, InputOrigin, PathPart,
     PathPartKind, Result, Run, Snapshot, Store, User, UserId,
 };
 
@@ -176,19 +176,7 @@ impl<'a, S: Store> Renderer<'a, S> {
         with_permissions: bool,
     ) -> Result<WorkflowDefinitionResponse> {
         let owner = self.user_info(def.tenant_id, def.owner_id)?;
-        let pending = self
-            .engine
-            .list_runs(
-                self.actor,
-                ListRuns {
-                    definition_id: Some(def.id),
-                    approval_states: vec![ApprovalState::Pending],
-                    limit: 1,
-                    ..ListRuns::default()
-                },
-            )
-            .map(|p| p.total)
-            .unwrap_or(0);
+        let stats = self.engine.definition_stats(self.actor, def)?;
         let permissions = if with_permissions {
             let actor = self.actor;
             let write = can_write_path(actor, self.grants()?, def.tenant_id, &def.path);
@@ -209,7 +197,7 @@ impl<'a, S: Store> Renderer<'a, S> {
             materialized_path: def.path.clone(),
             tenant_id: def.tenant_id.0,
             name: def.name.clone(),
-            description: None,
+            description: def.description.clone(),
             max_run_duration_seconds: def.max_run_duration_seconds,
             instruction_path_part_id: def.instruction_id.map_or(Uuid::nil(), |i| i.0),
             is_active: def.is_active,
@@ -217,13 +205,25 @@ impl<'a, S: Store> Renderer<'a, S> {
             is_template: def.is_template,
             selected_skill_ids: def.selected_skill_ids.clone(),
             common_file_path_part_ids: def.common_file_ids.iter().map(|i| i.0).collect(),
-            created_from_id: None,
-            copy_count: 0,
-            pending_approval_count: pending,
+            created_from_id: def.created_from_id.map(|d| d.0),
+            copy_count: stats.copy_count,
+            last_run: stats.last_run.map(|r| LastRunSummary {
+                id: r.id.0,
+                execution_state: r.execution_state.as_str().to_owned(),
+                approval_state: r.approval_state.as_str().to_owned(),
+                created_at: r.created_at,
+                started_at: r.started_at,
+                completed_at: r.completed_at,
+                error: r.error,
+            }),
+            pending_approval_count: stats.pending_approval_count,
             approval_state: ApprovalState::NotRequired.as_str().to_owned(),
             owner: Some(owner),
+            schedule_cadence: def.schedule.as_ref().map(|s| s.cadence.as_str().to_owned()),
+            schedule_start_at: def.schedule.as_ref().map(|s| s.start_at),
+            schedule_timezone: def.schedule.as_ref().map(|s| s.timezone.clone()),
             created_at: def.created_at,
-            updated_at: def.created_at,
+            updated_at: def.updated_at,
             permissions,
         })
     }

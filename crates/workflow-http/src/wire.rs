@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use workflow_core::policy::{MAX_ERROR_LEN, MAX_INPUT_SCOPE, MAX_REASON_LEN, MAX_USER_MESSAGE_LEN};
-use workflow_core::{ApprovalState, CallbackStatus, ExecutionState, Ingestion, RunOrder, SortDir};
+use workflow_core::{
+    ApprovalState, CallbackStatus, DefinitionOrder, ExecutionState, Ingestion, RunOrder,
+    ScheduleCadence, SortDir,
+};
 
 /// Minimal user identity (ksapi `UserInfo`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -228,7 +231,7 @@ pub struct WorkflowDefinitionResponse {
     pub tenant_id: Uuid,
     /// Name.
     pub name: String,
-    /// Always null (not stored).
+    /// Free text.
     pub description: Option<String>,
     /// 60..=7200.
     pub max_run_duration_seconds: u32,
@@ -244,22 +247,107 @@ pub struct WorkflowDefinitionResponse {
     pub selected_skill_ids: Vec<Uuid>,
     /// Common files attached to every run.
     pub common_file_path_part_ids: Vec<Uuid>,
-    /// Always null.
+    /// The definition it was copied from (DEF-4).
     pub created_from_id: Option<Uuid>,
-    /// Always 0.
-    pub copy_count: u32,
+    /// Definitions copied from it.
+    pub copy_count: u64,
+    /// Its most recent run the caller can read.
+    pub last_run: Option<LastRunSummary>,
     /// This definition's runs awaiting approval (visible to the caller).
     pub pending_approval_count: u64,
     /// Always `not_required`.
     pub approval_state: String,
     /// The owner.
     pub owner: Option<UserInfo>,
+    /// DAILY, WEEKLY or MONTHLY (SCHED-1).
+    #[schema(value_type = Option<ScheduleCadenceValue>)]
+    pub schedule_cadence: Option<String>,
+    /// The first occurrence.
+    pub schedule_start_at: Option<DateTime<Utc>>,
+    /// The IANA zone it fires in.
+    pub schedule_timezone: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
-    /// Same as `created_at` (definitions are replaced, not edited, here).
+    /// Last change (DEF-2).
     pub updated_at: DateTime<Utc>,
     /// The caller's rights; null on mutation responses.
     pub permissions: Option<ItemPermissions>,
+}
+
+/// A definition's most recent run (ksapi `LastRunSummary`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LastRunSummary {
+    /// Run id.
+    pub id: Uuid,
+    /// Its execution state.
+    #[schema(value_type = ExecutionStateValue)]
+    pub execution_state: String,
+    /// Its approval state.
+    #[schema(value_type = ApprovalStateValue)]
+    pub approval_state: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// First start.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Completion.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// A page of definitions (ksapi `PaginatedResponseWorkflowDefinitionResponse`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PaginatedDefinitions {
+    /// This page.
+    pub items: Vec<WorkflowDefinitionResponse>,
+    /// All matches.
+    pub total: u64,
+    /// The limit asked for.
+    pub limit: u32,
+    /// The offset asked for.
+    pub offset: u64,
+}
+
+/// PUT body (ksapi `UpdateWorkflowDefinitionRequest`, DEF-2): full replacement, except the
+/// retain-on-null fields (instruction, parent, skills, common files).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct UpdateWorkflowDefinitionRequest {
+    /// Name.
+    pub name: String,
+    /// Free text (null clears it).
+    pub description: Option<String>,
+    /// 60..=7200; default 1800.
+    #[serde(default, deserialize_with = "opt_u32")]
+    #[schema(minimum = 60, maximum = 7200)]
+    pub max_run_duration_seconds: Option<u32>,
+    /// Retain-on-null: a new instruction DOCUMENT.
+    pub instruction_path_part_id: Option<Uuid>,
+    /// Retain-on-null: the folder to move it to.
+    pub parent_path_part_id: Option<Uuid>,
+    /// Whether runs may start.
+    pub is_active: bool,
+    /// Whether completed runs need approval.
+    pub approval_required: bool,
+    /// Retain-on-null: skills.
+    pub selected_skill_ids: Option<Vec<Uuid>>,
+    /// Retain-on-null: common files.
+    pub common_file_path_part_ids: Option<Vec<Uuid>>,
+    /// DAILY, WEEKLY or MONTHLY (null: no schedule).
+    #[schema(value_type = Option<ScheduleCadenceValue>)]
+    pub schedule_cadence: Option<String>,
+    /// The first occurrence.
+    pub schedule_start_at: Option<DateTime<Utc>>,
+    /// An IANA zone (omitted: the tenant's, UTC).
+    pub schedule_timezone: Option<String>,
+}
+
+/// Instantiate body (ksapi `InstantiateWorkflowTemplateRequest`, DEF-4).
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct InstantiateWorkflowTemplateRequest {
+    /// The folder to create the copy in (write access needed).
+    pub parent_path_part_id: Uuid,
+    /// Its name; default: the source's.
+    pub name: Option<String>,
 }
 
 /// A page of runs (ksapi `PaginatedResponseWorkflowRunResponse`).
@@ -369,8 +457,15 @@ pub struct SetWorkflowRunApprovalRequest {
 pub struct CreateWorkflowDefinitionRequest {
     /// Name (CREATE-4: no `/`, no control characters).
     pub name: String,
-    /// Ignored (not stored).
+    /// Free text.
     pub description: Option<String>,
+    /// DAILY, WEEKLY or MONTHLY (SCHED-1).
+    #[schema(value_type = Option<ScheduleCadenceValue>)]
+    pub schedule_cadence: Option<String>,
+    /// The first occurrence.
+    pub schedule_start_at: Option<DateTime<Utc>>,
+    /// An IANA zone (omitted: the tenant's, UTC).
+    pub schedule_timezone: Option<String>,
     /// 60..=7200; default 1800.
     #[serde(default, deserialize_with = "opt_u32")]
     #[schema(minimum = 60, maximum = 7200)]
@@ -604,6 +699,14 @@ value_enum!(
 value_enum!(
     /// The order of run lists (always newest first).
     SortByValue => RunOrder::ALL.iter().map(|v| v.as_str())
+);
+value_enum!(
+    /// How often a definition runs itself (SCHED-1).
+    ScheduleCadenceValue => ScheduleCadence::ALL.iter().map(|v| v.as_str())
+);
+value_enum!(
+    /// Sort key of the definition list (DEF-1).
+    DefinitionOrderValue => DefinitionOrder::ALL.iter().map(|v| v.as_str())
 );
 value_enum!(
     /// Sort direction (LIST-2); rows without the sort time come last either way.

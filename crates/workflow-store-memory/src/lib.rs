@@ -117,6 +117,9 @@ impl Inner {
             }
             CatalogWrite::PutPart(p) => self.put_part((**p).clone()),
             CatalogWrite::RemovePart(t, id) => self.remove_part(*t, *id),
+            CatalogWrite::RemoveDefinition(t, id) => {
+                self.definitions.remove(&(*t, *id));
+            }
             CatalogWrite::ActivateVersion {
                 tenant,
                 document,

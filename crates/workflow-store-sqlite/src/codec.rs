@@ -363,6 +363,14 @@ pub(crate) fn definition_params(d: &Definition) -> StoreResult<Vec<Value>> {
         Value::Text(to_json(&d.selected_skill_ids)?),
         Value::Text(uuid_text(d.owner_id.0)),
         Value::Integer(ts(d.created_at)?),
+        d.description.clone().map_or(Value::Null, Value::Text),
+        match &d.schedule {
+            Some(s) => Value::Text(to_json(s)?),
+            None => Value::Null,
+        },
+        d.created_from_id
+            .map_or(Value::Null, |i| Value::Text(uuid_text(i.0))),
+        Value::Integer(ts(d.updated_at)?),
     ])
 }
 
@@ -384,5 +392,14 @@ pub(crate) fn definition_from_row(row: &Row<'_>) -> StoreResult<Definition> {
         selected_skill_ids: c.json("skill ids", 12)?,
         owner_id: UserId(c.uuid(13)?),
         created_at: c.ts(14)?,
+        description: c.opt_text(15)?,
+        schedule: match c.opt_text(16)? {
+            Some(j) => Some(serde_json::from_str(&j).map_err(|e| {
+                StoreError::corrupt(format!("definition schedule is not JSON: {e}"))
+            })?),
+            None => None,
+        },
+        created_from_id: c.opt_uuid(17)?.map(DefinitionId),
+        updated_at: c.ts(18)?,
     })
 }

@@ -430,6 +430,10 @@ impl SqliteStore {
                     None => self.exec(c, sql!("delete_version"), params![tenant, id])?,
                 };
             }
+            CatalogWrite::RemoveDefinition(t, id) => {
+                let (tenant, id) = (uuid_text(t.0), uuid_text(id.0));
+                self.exec(c, sql!("delete_definition"), params![tenant, id])?;
+            }
             CatalogWrite::RemovePart(t, id) => {
                 let (tenant, id) = (uuid_text(t.0), uuid_text(id.0));
                 self.exec(c, sql!("delete_part"), params![tenant, id])?;

@@ -34,6 +34,16 @@ fn push(filters: &mut String, fragment: &str) {
     }
 }
 
+/// A window bound as stored nanoseconds: times outside what can be stored (1677..2262) compare
+/// as the lowest or highest value, so a far bound is a valid, open-looking bound, not an error.
+fn bound(t: workflow_core::Timestamp) -> i64 {
+    ts(t).unwrap_or(if t.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
+}
+
 /// A built listing: the page query, the count query and their named parameters.
 pub(crate) struct Built {
     /// The `AND ...` clauses, for the other queries over the same runs (SUM-1).
@@ -79,11 +89,11 @@ pub(crate) fn build(q: &RunQuery) -> StoreResult<Built> {
     for (range, [(from_sql, from), (to_sql, to)]) in ranges {
         if let Some(t) = range.from {
             push(&mut filters, from_sql);
-            params.push((from, Value::Integer(ts(t)?)));
+            params.push((from, Value::Integer(bound(t))));
         }
         if let Some(t) = range.to {
             push(&mut filters, to_sql);
-            params.push((to, Value::Integer(ts(t)?)));
+            params.push((to, Value::Integer(bound(t))));
         }
     }
     if let Some(w) = &q.within {

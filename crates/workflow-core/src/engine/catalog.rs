@@ -12,7 +12,7 @@ use crate::rules::{self, CatalogDecision, Ctx, DefinitionFacts, NewDefinition};
 use crate::store::{CatalogWrite, Store};
 
 impl<S: Store> Engine<S> {
-    fn apply<A>(&self, d: CatalogDecision<A>) -> Result<A> {
+    pub(super) fn apply<A>(&self, d: CatalogDecision<A>) -> Result<A> {
         if let Some(writes) = d.change {
             self.store.apply_catalog(&writes)?;
         }
@@ -95,9 +95,22 @@ impl<S: Store> Engine<S> {
     /// Create (or, with the same id, replace) a workflow definition. OWNER/ADMIN, or a USER with
     /// a read-write grant covering the parent folder.
     pub fn create_definition(&self, actor: &Actor, d: NewDefinition) -> Result<Definition> {
+        let id = d.id.unwrap_or_else(|| DefinitionId(self.ids.new_id()));
+        let existing = self.store.definition(actor.tenant_id, id)?;
+        self.decide_and_apply_definition(actor, &d, id, existing)
+    }
+
+    /// Read the facts of a definition write, decide it and apply it (creation, replacement,
+    /// instantiation).
+    pub(super) fn decide_and_apply_definition(
+        &self,
+        actor: &Actor,
+        d: &NewDefinition,
+        id: DefinitionId,
+        existing: Option<Definition>,
+    ) -> Result<Definition> {
         let tenant = actor.tenant_id;
         let grants = self.grants_of(actor)?;
-        let id = d.id.unwrap_or_else(|| DefinitionId(self.ids.new_id()));
         let parent = self.store.path_part(tenant, d.parent_id)?;
         let sibling = match &parent {
             Some(p) => self
@@ -107,6 +120,17 @@ impl<S: Store> Engine<S> {
                 .find(|c| c.name == d.name),
             None => None,
         };
+        let (subtree, runs, runs_in_progress) = match &existing {
+            Some(e) => {
+                let (runs, in_progress) = self.run_counts(e)?;
+                (
+                    self.store.descendants(tenant, e.id.into())?,
+                    runs,
+                    in_progress,
+                )
+            }
+            None => (Vec::new(), 0, 0),
+        };
         let facts = DefinitionFacts {
             parent,
             instruction: match d.instruction_id {
@@ -114,7 +138,10 @@ impl<S: Store> Engine<S> {
                 None => None,
             },
             sibling,
-            existing: self.store.definition(tenant, id)?,
+            existing,
+            subtree,
+            runs,
+            runs_in_progress,
         };
         let ctx = Ctx {
             actor,
@@ -122,7 +149,7 @@ impl<S: Store> Engine<S> {
             now: self.clock.now(),
             grace: self.config.grace,
         };
-        self.apply(rules::decide_definition(&ctx, &d, id, &facts)?)
+        self.apply(rules::decide_definition(&ctx, d, id, &facts)?)
     }
 
     /// Get a definition the actor can read.

@@ -8,7 +8,8 @@
 //! * `summary`: the runs summary (SUM-1), from the store's aggregates;
 //! * `maintenance`: the outbox relay and the reaper;
 //! * `history`: a run's readable history (HIST-1) and the post-commit observers (WATCH-1);
-//! * `catalog`: tenants, users, knowledge-base parts, versions, definitions.
+//! * `catalog`: tenants, users, knowledge-base parts, versions, definition creation;
+//! * `definitions`: the definition list, replacement, deletion and instantiation (DEF-1..5).
 
 use crate::error::Result;
 use crate::model::{Actor, CallbackOutcome, Event, Grant, Run, Timestamp};
@@ -17,12 +18,14 @@ use std::sync::Arc;
 
 mod catalog;
 mod commit;
+mod definitions;
 mod facts;
 mod history;
 mod maintenance;
 mod runs;
 mod summary;
 
+pub use definitions::{DefinitionStats, ListDefinitions};
 pub use history::CommitObserver;
 pub use maintenance::{RelayObserver, RelayReport};
 pub use runs::ListRuns;

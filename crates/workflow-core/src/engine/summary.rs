@@ -57,7 +57,7 @@ impl<S: Store> Engine<S> {
         let scope = self.read_scope(actor, &grants, q.definition_id, true)?;
         let window_start = q
             .since
-            .unwrap_or(now - chrono::Duration::days(DEFAULT_SUMMARY_DAYS));
+            .unwrap_or_else(|| now - chrono::Duration::days(DEFAULT_SUMMARY_DAYS));
         let base = RunQuery {
             definition_id: q.definition_id,
             visibility: scope.visibility.clone(),
@@ -69,7 +69,10 @@ impl<S: Store> Engine<S> {
             created: TimeRange {
                 from: Some(window_start),
                 // `until` is inclusive; times are stored to the nanosecond.
-                to: q.until.map(|u| u + chrono::Duration::nanoseconds(1)),
+                // (the latest representable time has no successor: it stays open-ended).
+                to: q
+                    .until
+                    .and_then(|u| u.checked_add_signed(chrono::Duration::nanoseconds(1))),
             },
             ..base.clone()
         })?;

@@ -22,6 +22,23 @@ pub fn decide_delete(
     subtree: &[PathPart],
 ) -> Result<Decision> {
     check_delete(ctx, run, def)?;
+    Ok(deletion(run, subtree))
+}
+
+/// DEF-3: one run's deletion as part of its definition's (whoever may delete the definition
+/// deletes its runs); an IN_PROGRESS run is `conflict` (DELETE-1), and the deletion is
+/// recorded like any other (DELETE-3).
+pub fn decide_delete_with_definition(run: &Run, subtree: &[PathPart]) -> Result<Decision> {
+    if run.execution_state == ExecutionState::InProgress {
+        return Err(conflict(
+            run,
+            "an IN_PROGRESS run of this definition cannot be deleted; stop it first",
+        ));
+    }
+    Ok(deletion(run, subtree))
+}
+
+fn deletion(run: &Run, subtree: &[PathPart]) -> Decision {
     let mut catalog: Vec<CatalogWrite> = subtree
         .iter()
         .rev()
@@ -35,5 +52,5 @@ pub fn decide_delete(
         outbox: vec![],
         catalog,
     };
-    Ok(Decision::write(t, ()))
+    Decision::write(t, ())
 }

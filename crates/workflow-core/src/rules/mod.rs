@@ -49,14 +49,16 @@ mod tests;
 pub use approval::{approve_needs_outputs, decide_approve, Approve};
 pub use callback::{decide_callback, Callback};
 pub use catalog::{
-    decide_definition, decide_part, decide_user, decide_version, DefinitionFacts, NewDefinition,
+    decide_definition, decide_part, decide_user, decide_version, instantiate_command,
+    validate_schedule, DefinitionFacts, NewDefinition, PutDefinition, ScheduleFields,
+    MAX_DESCRIPTION_LEN,
 };
 pub use clone::{decide_clone, CloneRun};
 pub use create::{
     check_can_create, decide_create, validate_create, validate_scope, CreateFacts, CreateRun,
     NewUpload,
 };
-pub use delete::{check_delete, decide_delete};
+pub use delete::{check_delete, decide_delete, decide_delete_with_definition};
 pub use read::{decide_get, decide_thread_message};
 pub use reap::decide_reap;
 pub use relay::{decide_dispatch_failed, RelayPolicy, DISPATCH_FAILED};

@@ -77,6 +77,7 @@ fn definition(w: &World<MemoryStore>, name: &str, active: bool, template: bool) 
                 common_file_ids: vec![],
                 selected_skill_ids: vec![],
                 create_empty_instruction: false,
+                ..NewDefinition::default()
             },
         )
         .unwrap()

@@ -216,6 +216,7 @@ fn new_def(name: &str) -> NewDefinition {
         common_file_ids: vec![pid(150)],
         selected_skill_ids: vec![uid(SKILL_1)],
         create_empty_instruction: true,
+        ..NewDefinition::default()
     }
 }
 
@@ -225,6 +226,7 @@ fn def_facts() -> DefinitionFacts {
         instruction: None,
         sibling: None,
         existing: None,
+        ..DefinitionFacts::default()
     }
 }
 
@@ -274,6 +276,24 @@ fn decide_definition_writes_parts_and_the_definition() {
             Some(NEW_DEF),
         ))
     };
+    // DEF-5: the empty instruction has one active, ingested version, so that a snapshot pins
+    // a real instruction version.
+    let version_id = PathPartId(Uuid::new_v5(&id, b"instruction.md/1"));
+    let version = PathPart {
+        id: version_id,
+        name: version_id.to_string(),
+        parent_id: Some(instr_id),
+        version: Some(VersionInfo {
+            ingestion: Ingestion::Completed,
+            active: true,
+        }),
+        ..at_now(part(
+            0,
+            PathPartKind::DocumentVersion,
+            &format!("/shared/eng/digest/instruction.md/{version_id}"),
+            None,
+        ))
+    };
     let expected = Definition {
         id: DefinitionId(id),
         tenant_id: tenant(),
@@ -290,6 +310,10 @@ fn decide_definition_writes_parts_and_the_definition() {
         selected_skill_ids: vec![uid(SKILL_1)],
         owner_id: user_id(OWNER),
         created_at: now(),
+        description: None,
+        schedule: None,
+        created_from_id: None,
+        updated_at: now(),
     };
     assert_eq!(
         d,
@@ -298,6 +322,12 @@ fn decide_definition_writes_parts_and_the_definition() {
                 put_part(def_part),
                 put_part(runs),
                 put_part(instruction),
+                put_part(version),
+                CatalogWrite::ActivateVersion {
+                    tenant: tenant(),
+                    document: instr_id,
+                    version: version_id,
+                },
                 CatalogWrite::Definition(Box::new(expected.clone())),
             ],
             expected,
@@ -485,6 +515,7 @@ fn decide_definition_replace_keeps_created_at_and_owner() {
         match w {
             CatalogWrite::PutPart(p) => assert_eq!(p.created_at, t0(), "{}", p.path),
             CatalogWrite::Definition(def) => assert_eq!(**def, d.answer),
+            CatalogWrite::ActivateVersion { .. } => {}
             other => panic!("unexpected write {other:?}"),
         }
     }

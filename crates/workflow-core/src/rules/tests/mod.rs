@@ -334,6 +334,10 @@ pub(super) fn definition(approval_required: bool) -> Definition {
         selected_skill_ids: vec![uid(SKILL_1)],
         owner_id: user_id(OWNER),
         created_at: t0(),
+        description: None,
+        schedule: None,
+        created_from_id: None,
+        updated_at: t0(),
     }
 }
 
