@@ -1020,7 +1020,8 @@ fn put_of(def: &Definition) -> PutDefinition {
     }
 }
 
-/// DEF-1..5, SCHED-1: the definition list (filters, orders, visibility), full replacement
+/// DEF-1, DEF-2, DEF-3, DEF-4, DEF-5, SCHED-1: the definition list (filters, orders,
+/// visibility), full replacement
 /// (retain-on-null, `updated_at`, moves and renames), deletion with its runs (each recorded),
 /// instantiation (`created_from_id`, `copy_count`), the derived numbers (`last_run`,
 /// `pending_approval_count`), the empty instruction's real version, and schedule validation.
@@ -1088,6 +1089,7 @@ pub fn def_1_to_5_definition_administration<S: Store>(store: S) {
         code(e.create_definition(&w.owner, half)),
         ErrorCode::UnprocessableEntity
     );
+    w.clock.advance(chrono::Duration::seconds(1));
     let utc = e
         .create_definition(
             &w.owner,

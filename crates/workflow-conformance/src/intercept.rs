@@ -110,7 +110,7 @@ impl<S: Store, I: Interceptor<S>> Store for Intercepted<S, I> {
         run_id_by_name(tenant: TenantId, definition: DefinitionId, name: &str) -> StoreResult<Option<RunId>> => Call::RunIdByName;
         run_by_idempotency_key(tenant: TenantId, definition: DefinitionId, user: UserId, key: &str) -> StoreResult<Option<Run>> => Call::RunByIdempotencyKey;
         list_runs(query: &RunQuery) -> StoreResult<Page<Run>> => Call::ListRuns;
-        run_stats(query: &RunQuery) -> StoreResult<RunStats> => Call::ListRuns;
+        run_stats(query: &RunQuery, durations: bool) -> StoreResult<RunStats> => Call::ListRuns;
         count_runs_by_state() -> StoreResult<Vec<(ExecutionState, u64)>> => Call::ListRuns;
         expired_runs(now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> => Call::ExpiredRuns;
         history(tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>> => Call::History;

@@ -357,7 +357,8 @@ pub trait Store: Send + Sync {
     /// A page of runs.
     fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>>;
     /// Aggregates over the runs `query` matches (SUM-1); its order and paging are ignored.
-    fn run_stats(&self, query: &RunQuery) -> StoreResult<RunStats>;
+    /// The duration percentiles are computed only when `durations` (else `None`).
+    fn run_stats(&self, query: &RunQuery, durations: bool) -> StoreResult<RunStats>;
     /// How many live runs are in each execution state, over all tenants (operators' metrics,
     /// DISP-7); states without runs may be left out.
     fn count_runs_by_state(&self) -> StoreResult<Vec<(ExecutionState, u64)>>;
@@ -605,8 +606,8 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     fn list_runs(&self, query: &RunQuery) -> StoreResult<Page<Run>> {
         (**self).list_runs(query)
     }
-    fn run_stats(&self, query: &RunQuery) -> StoreResult<RunStats> {
-        (**self).run_stats(query)
+    fn run_stats(&self, query: &RunQuery, durations: bool) -> StoreResult<RunStats> {
+        (**self).run_stats(query, durations)
     }
     fn count_runs_by_state(&self) -> StoreResult<Vec<(ExecutionState, u64)>> {
         (**self).count_runs_by_state()

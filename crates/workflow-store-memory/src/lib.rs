@@ -272,7 +272,7 @@ impl Store for MemoryStore {
         })
     }
 
-    fn run_stats(&self, q: &RunQuery) -> StoreResult<RunStats> {
+    fn run_stats(&self, q: &RunQuery, durations: bool) -> StoreResult<RunStats> {
         let g = self.lock();
         let hits: Vec<&Run> = g.runs.values().filter(|r| q.matches(r)).collect();
         let mut counts: BTreeMap<ExecutionState, u64> = BTreeMap::new();
@@ -283,7 +283,7 @@ impl Store for MemoryStore {
             hits.iter().map(|r| r.triggered_by).collect();
         let mut durations: Vec<i64> = hits
             .iter()
-            .filter(|r| r.execution_state.is_terminal())
+            .filter(|r| durations && r.execution_state.is_terminal())
             .filter_map(|r| (r.completed_at? - r.started_at?).num_nanoseconds())
             .collect();
         durations.sort_unstable();

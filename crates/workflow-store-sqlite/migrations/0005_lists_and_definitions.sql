@@ -10,3 +10,10 @@ ALTER TABLE definitions ADD COLUMN schedule TEXT;
 ALTER TABLE definitions ADD COLUMN created_from_id TEXT;
 ALTER TABLE definitions ADD COLUMN updated_at INTEGER;
 UPDATE definitions SET updated_at = created_at;
+
+-- SUM-1: the summary's aggregates over a created_at window read this covering index only (no
+-- run row), tenant-wide and per definition.
+CREATE INDEX runs_tenant_created_stats
+    ON runs (tenant_id, created_at, execution_state, approval_state, triggered_by, started_at, completed_at);
+CREATE INDEX runs_def_created_stats
+    ON runs (tenant_id, definition_id, created_at, execution_state, approval_state, triggered_by, started_at, completed_at);

@@ -810,7 +810,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn run_stats(&self, query: &RunQuery) -> StoreResult<workflow_core::RunStats> {
+    fn run_stats(&self, query: &RunQuery, durations: bool) -> StoreResult<workflow_core::RunStats> {
         let built = list::build(query)?;
         let sql = |template: &str| template.replace("/*FILTERS*/", &built.filters);
         self.read_tx(|c| {
@@ -829,28 +829,37 @@ impl Store for SqliteStore {
                 .query_row(filter.as_slice(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map_err(map_err)?;
             let n = u64::try_from(with_duration.unwrap_or(0)).unwrap_or(0);
-            let at_sql = sql(include_str!("../sql/run_stats_duration_at.sql"));
-            let percentile = |p: u32| -> StoreResult<Option<f64>> {
-                let Some(rank) = workflow_core::nearest_rank(p, n) else {
-                    return Ok(None);
-                };
+            let ranks = [50, 95].map(|p| workflow_core::nearest_rank(p, n));
+            let mut at = [None, None];
+            if let (true, [Some(r50), Some(r95)]) = (durations, ranks) {
+                // One sort of the durations, both ranks read from it (1-based row numbers).
+                let at_sql = sql(include_str!("../sql/run_stats_duration_at.sql"));
                 let mut params = filter.clone();
-                let rank = i64::try_from(rank).unwrap_or(i64::MAX);
-                params.push((":rank", &rank));
-                let d: Option<i64> = self
-                    .prep(c, &at_sql)?
-                    .query_row(params.as_slice(), |r| r.get(0))
-                    .optional()
-                    .map_err(map_err)?;
-                Ok(d.map(|nanos| nanos as f64 / 1e9))
-            };
-            let p50 = percentile(50)?;
-            let p95 = percentile(95)?;
+                let (r50, r95) = (
+                    i64::try_from(r50 + 1).unwrap_or(i64::MAX),
+                    i64::try_from(r95 + 1).unwrap_or(i64::MAX),
+                );
+                params.push((":r50", &r50));
+                params.push((":r95", &r95));
+                let mut stmt = self.prep(c, &at_sql)?;
+                let mut rows = stmt.query(params.as_slice()).map_err(map_err)?;
+                while let Some(row) = rows.next().map_err(map_err)? {
+                    let (rank, nanos): (i64, i64) =
+                        (row.get(0).map_err(map_err)?, row.get(1).map_err(map_err)?);
+                    let seconds = Some(nanos as f64 / 1e9);
+                    if rank == r50 {
+                        at[0] = seconds;
+                    }
+                    if rank == r95 {
+                        at[1] = seconds;
+                    }
+                }
+            }
             Ok(workflow_core::RunStats {
                 counts,
                 distinct_triggerers: u64::try_from(triggerers).unwrap_or(0),
-                duration_p50_seconds: p50,
-                duration_p95_seconds: p95,
+                duration_p50_seconds: at[0],
+                duration_p95_seconds: at[1],
                 oldest_completed_at: oldest.map(codec::from_ts),
             })
         })

@@ -230,6 +230,12 @@ fn migration_2_derives_the_failure_kind_of_existing_runs() {
 const UNDO_5: &str = "
     DROP INDEX runs_tenant_updated;
     DROP INDEX runs_def_updated;
+    DROP INDEX runs_tenant_created_stats;
+    DROP INDEX runs_def_created_stats;
+    ALTER TABLE definitions DROP COLUMN description;
+    ALTER TABLE definitions DROP COLUMN schedule;
+    ALTER TABLE definitions DROP COLUMN created_from_id;
+    ALTER TABLE definitions DROP COLUMN updated_at;
     PRAGMA user_version = 4;";
 
 const UNDO_4: &str = "

@@ -69,10 +69,13 @@ pub struct DefinitionStats {
 impl<S: Store> Engine<S> {
     /// Live runs of `def`, and how many are IN_PROGRESS (store aggregates, every run).
     pub(super) fn run_counts(&self, def: &Definition) -> Result<(u64, u64)> {
-        let stats = self.store.run_stats(&RunQuery {
-            definition_id: Some(def.id),
-            ..RunQuery::all(def.tenant_id)
-        })?;
+        let stats = self.store.run_stats(
+            &RunQuery {
+                definition_id: Some(def.id),
+                ..RunQuery::all(def.tenant_id)
+            },
+            false,
+        )?;
         let total = stats.counts.iter().map(|(_, n)| n).sum();
         let in_progress = stats
             .counts

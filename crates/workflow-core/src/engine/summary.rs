@@ -65,22 +65,28 @@ impl<S: Store> Engine<S> {
             dir: SortDir::Desc,
             ..RunQuery::all(actor.tenant_id)
         };
-        let windowed = self.store.run_stats(&RunQuery {
-            created: TimeRange {
-                from: Some(window_start),
-                // `until` is inclusive; times are stored to the nanosecond.
-                // (the latest representable time has no successor: it stays open-ended).
-                to: q
-                    .until
-                    .and_then(|u| u.checked_add_signed(chrono::Duration::nanoseconds(1))),
+        let windowed = self.store.run_stats(
+            &RunQuery {
+                created: TimeRange {
+                    from: Some(window_start),
+                    // `until` is inclusive; times are stored to the nanosecond.
+                    // (the latest representable time has no successor: it stays open-ended).
+                    to: q
+                        .until
+                        .and_then(|u| u.checked_add_signed(chrono::Duration::nanoseconds(1))),
+                },
+                ..base.clone()
             },
-            ..base.clone()
-        })?;
-        let pending = self.store.run_stats(&RunQuery {
-            states: vec![ExecutionState::Completed],
-            approval_states: vec![ApprovalState::Pending],
-            ..base
-        })?;
+            true,
+        )?;
+        let pending = self.store.run_stats(
+            &RunQuery {
+                states: vec![ExecutionState::Completed],
+                approval_states: vec![ApprovalState::Pending],
+                ..base
+            },
+            false,
+        )?;
         let count = |s: ExecutionState| {
             windowed
                 .counts

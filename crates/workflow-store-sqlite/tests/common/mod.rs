@@ -52,7 +52,7 @@ delegate! {
     run_id_by_name(tenant: TenantId, definition: DefinitionId, name: &str) -> StoreResult<Option<RunId>>;
     run_by_idempotency_key(tenant: TenantId, definition: DefinitionId, user: UserId, key: &str) -> StoreResult<Option<Run>>;
     list_runs(query: &RunQuery) -> StoreResult<Page<Run>>;
-    run_stats(query: &RunQuery) -> StoreResult<workflow_core::RunStats>;
+    run_stats(query: &RunQuery, durations: bool) -> StoreResult<workflow_core::RunStats>;
     count_runs_by_state() -> StoreResult<Vec<(ExecutionState, u64)>>;
     expired_runs(now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>>;
     commit(commit: Commit) -> StoreResult<CommitOutcome>;
