@@ -68,6 +68,7 @@ mod ids;
 mod model;
 pub mod policy;
 pub mod rules;
+pub mod schedule;
 pub mod snapshot;
 mod store;
 
