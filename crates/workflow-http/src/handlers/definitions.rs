@@ -2,7 +2,7 @@
 
 use super::{call, location, ApiResult};
 use crate::error::ApiError;
-use crate::extract::query::{parse_bool, parse_enum, parse_time};
+use crate::extract::query::{parse_bool, parse_enum, parse_time, parse_uuid};
 use crate::extract::{Credentials, JsonBody, PathId};
 use crate::render::Renderer;
 use crate::wire::*;
@@ -99,9 +99,12 @@ pub(crate) async fn get_definition<S: Store + 'static>(
     .map(Json)
 }
 
-/// Parse the definition list's query string as ksapi sends it (DEF-1).
-fn parse_definition_query(raw: Option<&str>) -> ApiResult<ListDefinitions> {
+/// Parse the definition list's query string as ksapi sends it (DEF-1). The flag is set when
+/// `include_tag_ids` was given: no definition carries a tag, so the page is empty (as LIST-2
+/// answers for runs); `exclude_tag_ids` removes nothing. Both must be UUIDs.
+fn parse_definition_query(raw: Option<&str>) -> ApiResult<(ListDefinitions, bool)> {
     let mut q = ListDefinitions::default();
+    let mut tagged_only = false;
     for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         let v = v.trim();
         match k.as_ref() {
@@ -131,10 +134,17 @@ fn parse_definition_query(raw: Option<&str>) -> ApiResult<ListDefinitions> {
             "created_before" => q.created.to = Some(parse_time("created_before", v)?),
             "updated_after" => q.updated.from = Some(parse_time("updated_after", v)?),
             "updated_before" => q.updated.to = Some(parse_time("updated_before", v)?),
+            "include_tag_ids" => {
+                parse_uuid("include_tag_ids", v)?;
+                tagged_only = true;
+            }
+            "exclude_tag_ids" => {
+                parse_uuid("exclude_tag_ids", v)?;
+            }
             _ => {}
         }
     }
-    Ok(q)
+    Ok((q, tagged_only))
 }
 
 /// List the definitions the caller can read (DEF-1): ksapi's filters and orders; templates
@@ -153,6 +163,8 @@ fn parse_definition_query(raw: Option<&str>) -> ApiResult<ListDefinitions> {
         ("created_before" = Option<String>, Query, format = DateTime, description = "Created strictly before"),
         ("updated_after" = Option<String>, Query, format = DateTime, description = "Updated at or after (inclusive)"),
         ("updated_before" = Option<String>, Query, format = DateTime, description = "Updated strictly before"),
+        ("include_tag_ids" = Option<Vec<Uuid>>, Query, explode, description = "Definitions carrying one of these tags: definitions carry no tags, so any value gives an empty page"),
+        ("exclude_tag_ids" = Option<Vec<Uuid>>, Query, explode, description = "Definitions carrying none of these tags: removes nothing"),
     ),
     responses((status = 200, description = "A page of definitions", body = PaginatedDefinitions),
         (status = 422, description = "Bad query", body = crate::error::ErrorBody)),
@@ -162,8 +174,16 @@ pub(crate) async fn list_definitions<S: Store + 'static>(
     creds: Credentials,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<PaginatedDefinitions>> {
-    let q = parse_definition_query(raw.as_deref())?;
+    let (q, tagged_only) = parse_definition_query(raw.as_deref())?;
     call(&state, creds, move |engine, caller| {
+        if tagged_only {
+            return Ok(PaginatedDefinitions {
+                items: Vec::new(),
+                total: 0,
+                limit: q.limit,
+                offset: q.offset,
+            });
+        }
         let page = engine.list_definitions(&caller.actor, q)?;
         let mut r = Renderer::new(engine, caller);
         let items = page

@@ -22,6 +22,7 @@ use workflow_store_memory::MemoryStore;
 
 mod auth;
 mod definitions;
+mod definitions_admin;
 mod errors;
 mod host;
 mod ksapi_routes;
