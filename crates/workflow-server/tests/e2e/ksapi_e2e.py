@@ -3,7 +3,8 @@
 
 Drives create, get, update, start, stop, callback, retry, clone, approval, delete and list,
 then the rest of the run surface of SPEC section 10 (`surface()`: PATCH with nulls and arming,
-UPDATE-6/7; resume, RESUME-1; every list filter and order, LIST-2; the summary, SUM-1) against a server with `--runner none` (WF_BASE_URL; this script posts the runner's callbacks)
+UPDATE-6/7; resume, RESUME-1; every list filter and order, LIST-2; the summary, SUM-1;
+`definitions()`: DEF-1..5 and SCHED-1's fields) against a server with `--runner none` (WF_BASE_URL; this script posts the runner's callbacks)
 and the local runner against a second server with `--runner local` (WF_LOCAL_URL). Checks
 statuses, error codes, headers, and that every body loads with the client's models
 (`Model.from_json`). Prints `N passed, M failed` and exits non-zero on any failure.
@@ -17,7 +18,7 @@ import os
 import sys
 import time
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 import urllib.error
 import urllib.request
 
@@ -25,6 +26,11 @@ import ksapi
 from ksapi.models import (
     CloneWorkflowRunRequest,
     CreateWorkflowDefinitionRequest,
+    InstantiateWorkflowTemplateRequest,
+    PaginatedResponseWorkflowDefinitionResponse,
+    ScheduleCadence,
+    UpdateWorkflowDefinitionRequest,
+    WorkflowDefinitionOrder,
     PaginatedResponseWorkflowRunResponse,
     PathPartApprovalState,
     SetWorkflowRunApprovalRequest,
@@ -440,6 +446,7 @@ def main():
     check("openapi.json: OpenAPI 3 with the runs paths", st == 200 and doc.get("openapi", "").startswith("3") and "/v1/workflow-runs/{run_id}/start" in doc.get("paths", {}))
 
     surface(ada_runs, ada_defs, runner_runs, barbara_runs, linus_runs, linus_defs, grace_runs)
+    definitions(ada_runs, ada_defs, runner_runs, barbara_defs, linus_defs)
 
     # ---- the local runner (second server)
     if LOCAL:
@@ -761,6 +768,196 @@ def surface(ada_runs, ada_defs, runner_runs, barbara_runs, linus_runs, linus_def
     s = ada_runs.get_workflow_runs_summary(since=t0, until=t_c - timedelta(microseconds=1))
     check("SUM-1 until (inclusive): all but the last", s.total == 5, f"{s.total}")
     expect_raw_error("SUM-1 a bad since", 422, "unprocessable_entity", "GET", BASE, "/v1/workflow-runs/summary?since=tomorrow", KEYS["ada"])
+
+def definitions(ada_runs, ada_defs, runner_runs, barbara_defs, linus_defs):
+    """DEF-1..5 and SCHED-1's fields through the real client, on definitions this function
+    creates (names `e2e-defs-*`), so every list answer is compared with exactly what it made."""
+    eng, instr = PARTS["eng"], PARTS["instructions"]
+    start = datetime(2030, 1, 6, 8, 30, tzinfo=timezone.utc)
+    # ---- create with a description and a schedule (SCHED-1, DEF-5)
+    a, h = call(
+        "DEF-5 create with description and schedule",
+        ada_defs.create_workflow_definition_with_http_info,
+        CreateWorkflowDefinitionRequest(
+            name="e2e-defs-alpha",
+            description="Weekly FINANCE digest",
+            parent_path_part_id=eng,
+            approval_required=False,
+            max_run_duration_seconds=900,
+            common_file_path_part_ids=[PARTS["spec.md"]],
+            schedule_cadence=ScheduleCadence.WEEKLY,
+            schedule_start_at=start,
+            schedule_timezone="Asia/Shanghai",
+        ),
+        status=201,
+        model=WorkflowDefinitionResponse,
+    )
+    if a is None:
+        return
+    check(
+        "DEF-5 create: the stored fields come back",
+        a.description == "Weekly FINANCE digest"
+        and a.schedule_cadence == ScheduleCadence.WEEKLY
+        and a.schedule_start_at == start
+        and a.schedule_timezone == "Asia/Shanghai"
+        and a.owner is not None
+        and a.copy_count == 0
+        and a.created_from_id is None
+        and a.last_run is None,
+        f"{a}",
+    )
+    for bad in ["Mars/Olympus", "+08:00"]:
+        expect_error(
+            f"SCHED-1 create with schedule_timezone {bad!r}",
+            ada_defs.create_workflow_definition,
+            CreateWorkflowDefinitionRequest(
+                name="e2e-defs-bad", parent_path_part_id=eng, approval_required=False,
+                schedule_cadence=ScheduleCadence.DAILY, schedule_start_at=start, schedule_timezone=bad,
+            ),
+            status=422,
+            code="unprocessable_entity",
+        )
+    b = ada_defs.create_workflow_definition(
+        CreateWorkflowDefinitionRequest(name="e2e-defs-Beta", parent_path_part_id=eng, approval_required=False)
+    )
+    t = ada_defs.create_workflow_definition(
+        CreateWorkflowDefinitionRequest(
+            name="e2e-defs-template", description="a finance template", parent_path_part_id=eng,
+            approval_required=True, is_template=True,
+        )
+    )
+    lin = linus_defs.create_workflow_definition(
+        CreateWorkflowDefinitionRequest(name="e2e-defs-linus", parent_path_part_id=instr, approval_required=False)
+    )
+    mine = {str(x.id) for x in (a, b, lin)}
+
+    # ---- DEF-1: the list, as ksapi encodes its filters and orders
+    def ids(page):
+        return [str(x.id) for x in page.items]
+
+    page, _ = call(
+        "DEF-1 list search",
+        ada_defs.list_workflow_definitions_with_http_info,
+        search="e2e-defs-",
+        limit=100,
+        status=200,
+        model=PaginatedResponseWorkflowDefinitionResponse,
+    )
+    check("DEF-1 search: the three runnable ones, not the template", page and set(ids(page)) == mine and page.total == 3, f"{page and ids(page)}")
+    page = ada_defs.list_workflow_definitions(search="e2e-defs-", sort_by=WorkflowDefinitionOrder.NAME)
+    check("DEF-1 sort_by NAME: A to Z, case-insensitive", ids(page) == [str(a.id), str(b.id), str(lin.id)], f"{[x.name for x in page.items]}")
+    page = ada_defs.list_workflow_definitions(search="e2e-defs-", sort_by=WorkflowDefinitionOrder.NAME, sort_dir=SortDirection.DESC)
+    check("DEF-1 sort_by NAME DESC", ids(page) == [str(lin.id), str(b.id), str(a.id)], f"{[x.name for x in page.items]}")
+    page = ada_defs.list_workflow_definitions(search="finance")
+    check("DEF-1 search over the description, case-insensitive", ids(page) == [str(a.id)], f"{ids(page)}")
+    page = ada_defs.list_workflow_definitions(search="e2e-defs-", is_template=True)
+    check("DEF-1 is_template=true: only the template", ids(page) == [str(t.id)], f"{ids(page)}")
+    page = linus_defs.list_workflow_definitions(search="e2e-defs-", mine=True)
+    check("DEF-1 mine: Linus's own", ids(page) == [str(lin.id)], f"{ids(page)}")
+    page = ada_defs.list_workflow_definitions(search="e2e-defs-", mine=True, sort_by=WorkflowDefinitionOrder.CREATED_AT, sort_dir=SortDirection.ASC)
+    check("DEF-1 mine + CREATED_AT ASC: Ada's, oldest first", ids(page) == [str(a.id), str(b.id)], f"{ids(page)}")
+    page = ada_defs.list_workflow_definitions(search="e2e-defs-", created_after=b.created_at)
+    check("DEF-1 created_after (inclusive, +0000 as ksapi spells it)", set(ids(page)) == {str(b.id), str(lin.id)}, f"{ids(page)}")
+    page = ada_defs.list_workflow_definitions(search="e2e-defs-", created_before=b.created_at)
+    check("DEF-1 created_before (exclusive)", ids(page) == [str(a.id)], f"{ids(page)}")
+
+    # ---- DEF-2: PUT with retain-on-null
+    req = UpdateWorkflowDefinitionRequest(
+        name="e2e-defs-alpha2", description="renamed", is_active=True, approval_required=True,
+        max_run_duration_seconds=600, instruction_path_part_id=None, parent_path_part_id=None,
+        selected_skill_ids=None, common_file_path_part_ids=None,
+    )
+    check("DEF-2 ksapi sends the retained fields as null", json.loads(req.to_json()).get("common_file_path_part_ids", "absent") in (None, "absent"))
+    u, _ = call(
+        "DEF-2 update (PUT)",
+        ada_defs.update_workflow_definition_with_http_info,
+        a.id,
+        req,
+        status=200,
+        model=WorkflowDefinitionResponse,
+    )
+    check(
+        "DEF-2 replaced fields replaced, null fields retained, updated_at moves",
+        u is not None
+        and u.name == "e2e-defs-alpha2"
+        and u.description == "renamed"
+        and u.approval_required
+        and u.max_run_duration_seconds == 600
+        and u.instruction_path_part_id == a.instruction_path_part_id
+        and u.parent_path_part_id == a.parent_path_part_id
+        and [str(x) for x in (u.common_file_path_part_ids or [])] == [PARTS["spec.md"]]
+        and u.updated_at > a.updated_at
+        and u.created_at == a.created_at
+        and u.schedule_cadence is None,
+        f"{u}",
+    )
+    page = ada_defs.list_workflow_definitions(search="e2e-defs-", sort_by=WorkflowDefinitionOrder.UPDATED_AT)
+    check("DEF-1 sort_by UPDATED_AT: the updated one first", ids(page)[:1] == [str(a.id)], f"{ids(page)}")
+    page = ada_defs.list_workflow_definitions(search="e2e-defs-", updated_after=u.updated_at)
+    check("DEF-1 updated_after", ids(page) == [str(a.id)], f"{ids(page)}")
+    expect_error(
+        "DEF-2 update by a read-only user",
+        barbara_defs.update_workflow_definition,
+        a.id,
+        UpdateWorkflowDefinitionRequest(name="x", is_active=True, approval_required=False),
+        status=403,
+        code="forbidden",
+    )
+
+    # ---- DEF-4: instantiate the template
+    c, h = call(
+        "DEF-4 instantiate",
+        linus_defs.instantiate_workflow_template_with_http_info,
+        t.id,
+        InstantiateWorkflowTemplateRequest(parent_path_part_id=instr, name="e2e-defs-copy"),
+        status=201,
+        model=WorkflowDefinitionResponse,
+    )
+    check(
+        "DEF-4 instantiate: Location, created_from_id, runnable copy",
+        c is not None
+        and h.get("location", "").endswith(f"/{c.id}")
+        and str(c.created_from_id) == str(t.id)
+        and c.name == "e2e-defs-copy"
+        and not c.is_template
+        and c.is_active
+        and c.description == "a finance template",
+        f"{c}",
+    )
+    t2 = ada_defs.get_workflow_definition(t.id)
+    check("DEF-4 the template's copy_count grew", t2.copy_count == 1, f"{t2.copy_count}")
+    expect_error(
+        "DEF-4 instantiate without write access to the folder",
+        barbara_defs.instantiate_workflow_template,
+        t.id,
+        InstantiateWorkflowTemplateRequest(parent_path_part_id=eng),
+        status=403,
+        code="forbidden",
+    )
+
+    # ---- DEF-3: delete (409 while a run is IN_PROGRESS), DEF-5 last_run
+    run = ada_defs.create_workflow_run(str(b.id), name="e2e-defs-run")
+    ada_runs.start_workflow_run(run.id)
+    b2 = ada_defs.get_workflow_definition(b.id)
+    check("DEF-5 last_run", b2.last_run is not None and str(b2.last_run.id) == str(run.id), f"{b2.last_run}")
+    expect_error(
+        "DEF-3 delete while a run is IN_PROGRESS",
+        ada_defs.delete_workflow_definition,
+        b.id,
+        status=409,
+        code="conflict",
+    )
+    ada_runs.stop_workflow_run(run.id)
+    _, _ = call("DEF-3 delete", ada_defs.delete_workflow_definition_with_http_info, b.id, status=204)
+    expect_error("DEF-3 the definition is gone", ada_defs.get_workflow_definition, b.id, status=404, code="not_found")
+    expect_error("DEF-3 its run is gone", ada_runs.get_workflow_run, run.id, status=404, code="not_found")
+    page = ada_defs.list_workflow_definitions(search="e2e-defs-", limit=100)
+    check("DEF-1 after the delete", set(ids(page)) == (mine - {str(b.id)}) | {str(c.id)}, f"{ids(page)}")
+    for d in (a, t, lin, c):
+        r, _ = call(f"DEF-3 delete {d.name}", ada_defs.delete_workflow_definition_with_http_info, d.id, status=204)
+    page = ada_defs.list_workflow_definitions(search="e2e-defs-")
+    check("DEF-1 all gone", page.total == 0, f"{ids(page)}")
+
 
 if __name__ == "__main__":
     try:
