@@ -1791,3 +1791,231 @@ pub fn mismatched_commit_is_refused<S: Store>(store: S) {
         run
     );
 }
+
+/// A definition in `/shared/eng` owned by OWNER with a schedule from `start_at` in `zone`.
+fn scheduled_definition<S: Store>(
+    w: &World<S>,
+    name: &str,
+    cadence: ScheduleCadence,
+    start_at: Timestamp,
+    zone: &str,
+    is_active: bool,
+    is_template: bool,
+) -> Definition {
+    w.engine
+        .create_definition(
+            &w.owner,
+            NewDefinition {
+                parent_id: w.eng.id,
+                name: name.into(),
+                is_active,
+                is_template,
+                create_empty_instruction: true,
+                schedule: ScheduleFields {
+                    cadence: Some(cadence),
+                    start_at: Some(start_at),
+                    timezone: Some(zone.into()),
+                },
+                ..NewDefinition::default()
+            },
+        )
+        .unwrap()
+}
+
+/// The live runs of a definition, oldest first.
+fn runs_of<S: Store>(w: &World<S>, def: DefinitionId) -> Vec<Run> {
+    let mut page = w
+        .engine
+        .store()
+        .list_runs(&RunQuery {
+            definition_id: Some(def),
+            dir: SortDir::Asc,
+            ..RunQuery::all(w.tenant)
+        })
+        .unwrap();
+    assert!(page.total <= 100, "more runs than one page");
+    page.items.sort_by_key(|r| r.created_at);
+    page.items
+}
+
+/// SCHED-3: 30 simulated days of a DAILY schedule (Europe/London, 01:00 local) give 30 runs,
+/// one per occurrence, each created and started as the definition's owner, named after the
+/// definition and the local occurrence time, keyed by the occurrence; firing again (a second
+/// tick, a restarted process) adds nothing.
+pub fn sched_3_thirty_days_of_a_daily_schedule_give_thirty_runs<S: Store>(store: S) {
+    let w = World::new(store);
+    let t0 = w.clock.now();
+    let def = scheduled_definition(
+        &w,
+        "nightly",
+        ScheduleCadence::Daily,
+        t0 + chrono::Duration::hours(1),
+        "Europe/London",
+        true,
+        false,
+    );
+    for day in 0..30 {
+        w.clock
+            .set(t0 + chrono::Duration::days(day) + chrono::Duration::hours(4));
+        let first = w.engine.fire_due_schedules().unwrap();
+        assert_eq!(first.started(), 1, "day {day}: {first:?}");
+        assert_eq!(first.skipped(), 0, "day {day}");
+        let again = w.engine.fire_due_schedules().unwrap();
+        assert_eq!(again.started(), 0, "day {day}: {again:?}");
+        assert_eq!(
+            again.count(|o| *o == FireOutcome::AlreadyFired),
+            1,
+            "day {day}"
+        );
+        w.clock.advance(chrono::Duration::hours(12));
+        assert_eq!(w.engine.fire_due_schedules().unwrap().started(), 0);
+    }
+    let runs = runs_of(&w, def.id);
+    assert_eq!(runs.len(), 30);
+    for (day, run) in runs.iter().enumerate() {
+        let occurrence = t0 + chrono::Duration::hours(1) + chrono::Duration::days(day as i64);
+        assert_eq!(
+            run.idempotency_key.as_deref(),
+            Some(&*schedule_key(occurrence))
+        );
+        assert_eq!(run.triggered_by, w.owner.user_id);
+        assert_eq!(run.execution_state, ExecutionState::InProgress);
+        let local = occurrence.format("%Y-%m-%d 01:00").to_string();
+        assert_eq!(run.name, format!("nightly {local} GMT"));
+    }
+}
+
+/// SCHED-4: a jump of 10 days forward fires one catch-up run, the latest missed occurrence,
+/// and reports the 9 older ones skipped; SCHED-3: a jump backwards fires no duplicate (neither
+/// an occurrence that fired nor an older skipped one).
+pub fn sched_4_jump_forward_catches_up_once_and_backwards_duplicates_nothing<S: Store>(store: S) {
+    let w = World::new(store);
+    let t0 = w.clock.now();
+    let start = t0 + chrono::Duration::hours(1);
+    let def = scheduled_definition(
+        &w,
+        "catch-up",
+        ScheduleCadence::Daily,
+        start,
+        "America/New_York",
+        true,
+        false,
+    );
+    // Before the first occurrence: nothing.
+    assert_eq!(
+        w.engine.fire_due_schedules().unwrap(),
+        FireReport::default()
+    );
+    w.clock.set(start + chrono::Duration::minutes(1));
+    assert_eq!(w.engine.fire_due_schedules().unwrap().started(), 1);
+    w.clock.advance(chrono::Duration::days(10));
+    let r = w.engine.fire_due_schedules().unwrap();
+    assert_eq!((r.started(), r.skipped()), (1, 9), "{r:?}");
+    assert_eq!(r.firings[0].occurrence, start + chrono::Duration::days(10));
+    assert_eq!(w.engine.fire_due_schedules().unwrap().started(), 0);
+    assert_eq!(runs_of(&w, def.id).len(), 2);
+    // Backwards: into the skipped days, then onto the first occurrence.
+    w.clock
+        .set(start + chrono::Duration::days(5) + chrono::Duration::minutes(1));
+    let back = w.engine.fire_due_schedules().unwrap();
+    assert_eq!(back.started(), 0, "{back:?}");
+    assert_eq!(back.count(|o| *o == FireOutcome::ClockWentBack), 1);
+    w.clock.set(start + chrono::Duration::minutes(2));
+    assert_eq!(w.engine.fire_due_schedules().unwrap().started(), 0);
+    assert_eq!(runs_of(&w, def.id).len(), 2);
+    // Forward again: the next occurrence fires as usual.
+    w.clock.set(start + chrono::Duration::days(11));
+    assert_eq!(w.engine.fire_due_schedules().unwrap().started(), 1);
+    assert_eq!(runs_of(&w, def.id).len(), 3);
+}
+
+/// SCHED-5: an inactive definition, a template and a cleared schedule fire nothing; a changed
+/// schedule takes effect from its next occurrence (an occurrence before the change never
+/// fires); a start the rules refuse leaves the run NOT_STARTED, is reported, and the schedule
+/// goes on.
+pub fn sched_5_inactive_template_cleared_fire_nothing<S: Store>(store: S) {
+    let w = World::new(store);
+    let e = &w.engine;
+    let t0 = w.clock.now();
+    let start = t0 + chrono::Duration::hours(1);
+    let inactive = scheduled_definition(
+        &w,
+        "inactive",
+        ScheduleCadence::Daily,
+        start,
+        "UTC",
+        false,
+        false,
+    );
+    let template = scheduled_definition(
+        &w,
+        "template",
+        ScheduleCadence::Daily,
+        start,
+        "UTC",
+        true,
+        true,
+    );
+    let cleared = scheduled_definition(
+        &w,
+        "cleared",
+        ScheduleCadence::Daily,
+        start,
+        "UTC",
+        true,
+        false,
+    );
+    let put = |d: &Definition, schedule: ScheduleFields| PutDefinition {
+        name: d.name.clone(),
+        is_active: d.is_active,
+        approval_required: d.approval_required,
+        schedule,
+        ..PutDefinition::default()
+    };
+    let cleared = e
+        .put_definition(
+            &w.owner,
+            cleared.id,
+            put(&cleared, ScheduleFields::default()),
+        )
+        .unwrap();
+    assert_eq!(cleared.schedule, None);
+    // Changed at t0 + 3 days 12:00 to 06:00 daily from the start: the 06:00 occurrences up to
+    // the change never fire; the next one does.
+    let changed = scheduled_definition(
+        &w,
+        "changed",
+        ScheduleCadence::Weekly,
+        start,
+        "UTC",
+        true,
+        false,
+    );
+    w.clock
+        .set(t0 + chrono::Duration::days(3) + chrono::Duration::hours(12));
+    let changed = e
+        .put_definition(
+            &w.owner,
+            changed.id,
+            put(
+                &changed,
+                ScheduleFields {
+                    cadence: Some(ScheduleCadence::Daily),
+                    start_at: Some(t0 + chrono::Duration::hours(6)),
+                    timezone: Some("UTC".into()),
+                },
+            ),
+        )
+        .unwrap();
+    let r = e.fire_due_schedules().unwrap();
+    assert!(r.firings.is_empty(), "{r:?}");
+    w.clock.advance(chrono::Duration::days(3));
+    let r = e.fire_due_schedules().unwrap();
+    assert_eq!(r.started(), 1, "{r:?}");
+    assert_eq!(r.firings[0].definition_id, changed.id);
+    assert_eq!(r.firings[0].skipped, 2, "{r:?}");
+    for d in [inactive.id, template.id, cleared.id] {
+        assert!(runs_of(&w, d).is_empty());
+    }
+    assert_eq!(runs_of(&w, changed.id).len(), 1);
+}

@@ -105,6 +105,7 @@ impl<S: Store, I: Interceptor<S>> Store for Intercepted<S, I> {
         descendants(tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>> => Call::Descendants;
         definition(tenant: TenantId, id: DefinitionId) -> StoreResult<Option<Definition>> => Call::Definition;
         definitions(tenant: TenantId) -> StoreResult<Vec<Definition>> => Call::Definitions;
+        scheduled_definitions() -> StoreResult<Vec<Definition>> => Call::Definitions;
         apply_catalog(writes: &[CatalogWrite]) -> StoreResult<()> => Call::ApplyCatalog;
         load_run(tenant: TenantId, id: RunId) -> StoreResult<Option<Run>> => Call::LoadRun(tenant, id);
         run_id_by_name(tenant: TenantId, definition: DefinitionId, name: &str) -> StoreResult<Option<RunId>> => Call::RunIdByName;

@@ -75,8 +75,9 @@ mod store;
 pub use api_key::ApiKeyDigest;
 pub use chrono;
 pub use engine::{
-    is_terminal_event, CallbackResult, CommitObserver, DefinitionStats, Engine, EngineConfig,
-    ListDefinitions, ListRuns, RelayObserver, RelayReport, RunsSummary, SummaryQuery,
+    is_terminal_event, schedule_key, CallbackResult, CommitObserver, DefinitionStats, Engine,
+    EngineConfig, FireOutcome, FireReport, ListDefinitions, ListRuns, RelayObserver, RelayReport,
+    RunsSummary, ScheduleFiring, SummaryQuery, SCHEDULE_KEY_PREFIX,
 };
 pub use error::{Error, ErrorCode, Result, StoreError, StoreErrorKind};
 pub use fixture::{

@@ -332,6 +332,9 @@ pub trait Store: Send + Sync {
     fn definition(&self, tenant: TenantId, id: DefinitionId) -> StoreResult<Option<Definition>>;
     /// All definitions of a tenant, ordered by id.
     fn definitions(&self, tenant: TenantId) -> StoreResult<Vec<Definition>>;
+    /// Every tenant's definitions that carry a schedule, ordered by tenant and id: what the
+    /// scheduler reads each tick (SCHED-3).
+    fn scheduled_definitions(&self) -> StoreResult<Vec<Definition>>;
     /// Apply catalog writes atomically (upserts: applying the same writes twice changes
     /// nothing the second time).
     fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()>;
@@ -579,6 +582,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn definitions(&self, tenant: TenantId) -> StoreResult<Vec<Definition>> {
         (**self).definitions(tenant)
+    }
+    fn scheduled_definitions(&self) -> StoreResult<Vec<Definition>> {
+        (**self).scheduled_definitions()
     }
     fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
         (**self).apply_catalog(writes)

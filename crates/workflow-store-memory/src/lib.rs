@@ -208,6 +208,16 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    fn scheduled_definitions(&self) -> StoreResult<Vec<Definition>> {
+        Ok(self
+            .lock()
+            .definitions
+            .values()
+            .filter(|d| d.schedule.is_some())
+            .cloned()
+            .collect())
+    }
+
     fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
         let mut g = self.lock();
         for w in writes {

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_outbox_retry.sql"),
     include_str!("../migrations/0004_hash_api_keys.sql"),
     include_str!("../migrations/0005_lists_and_definitions.sql"),
+    include_str!("../migrations/0006_scheduled_definitions.sql"),
 ];
 
 /// The schema version whose migration replaced the API keys in clear by their digests (SEC-3).

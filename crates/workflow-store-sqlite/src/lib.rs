@@ -732,6 +732,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn scheduled_definitions(&self) -> StoreResult<Vec<Definition>> {
+        self.read(|c| {
+            let mut stmt = self.prep(c, sql!("scheduled_definitions"))?;
+            let mut rows = stmt.query([]).map_err(map_err)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(map_err)? {
+                out.push(definition_from_row(row)?);
+            }
+            Ok(out)
+        })
+    }
+
     fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
         self.write(|c| writes.iter().try_for_each(|w| self.apply_one(c, w)))
     }

@@ -199,8 +199,12 @@ mod tests {
     }
 
     /// Partial indexes hold only the rows the query wants (undelivered outbox entries,
-    /// IN_PROGRESS runs), so walking one is not a full scan.
-    const PARTIAL: &[&str] = &["USING INDEX outbox_pending", "USING INDEX runs_deadline"];
+    /// IN_PROGRESS runs, scheduled definitions), so walking one is not a full scan.
+    const PARTIAL: &[&str] = &[
+        "USING INDEX outbox_pending",
+        "USING INDEX runs_deadline",
+        "USING INDEX definitions_scheduled",
+    ];
 
     fn assert_no_full_scan(what: &str, plan: &[String]) {
         for line in plan {
@@ -352,6 +356,11 @@ mod tests {
             ("descendants", include_str!("../sql/descendants.sql"), 2),
             ("definition", include_str!("../sql/definition.sql"), 2),
             ("definitions", include_str!("../sql/definitions.sql"), 1),
+            (
+                "scheduled_definitions",
+                include_str!("../sql/scheduled_definitions.sql"),
+                0,
+            ),
             ("load_run", include_str!("../sql/load_run.sql"), 2),
             (
                 "run_id_by_name",

@@ -212,6 +212,7 @@ fn migration_2_derives_the_failure_kind_of_existing_runs() {
     };
     // Turn the file back into a version-1 database.
     let c = rusqlite::Connection::open(t.path()).unwrap();
+    c.execute_batch(UNDO_6).unwrap();
     c.execute_batch(UNDO_5).unwrap();
     c.execute_batch(UNDO_4).unwrap();
     c.execute_batch(UNDO_3).unwrap();
@@ -226,6 +227,11 @@ fn migration_2_derives_the_failure_kind_of_existing_runs() {
 
 /// Migration 0004 undone: a version-4 file back to version 3 (the digests are dropped: a key
 /// cannot be recovered from its digest).
+/// Migration 0006 undone: a version-6 file back to version 5.
+const UNDO_6: &str = "
+    DROP INDEX definitions_scheduled;
+    PRAGMA user_version = 5;";
+
 /// Migration 0005 undone: a version-5 file back to version 4.
 const UNDO_5: &str = "
     DROP INDEX runs_tenant_updated;
@@ -269,6 +275,7 @@ fn migration_3_keeps_queued_messages_due() {
         (queued, delivered)
     };
     let c = rusqlite::Connection::open(t.path()).unwrap();
+    c.execute_batch(UNDO_6).unwrap();
     c.execute_batch(UNDO_5).unwrap();
     c.execute_batch(UNDO_4).unwrap();
     c.execute_batch(UNDO_3).unwrap();

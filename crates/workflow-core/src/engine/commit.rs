@@ -184,6 +184,15 @@ impl<S: Store> Engine<S> {
                 (None, Some(n)) => self.store.run_id_by_name(tenant, def.id, n)?.is_some(),
                 _ => false,
             };
+            // CREATE-6 under a race: a same-key create that committed between the key read and
+            // the name read took the name; it is this create's answer, not a conflict.
+            let existing = match (existing, name_taken, &cmd.idempotency_key) {
+                (None, true, Some(k)) => {
+                    self.store
+                        .run_by_idempotency_key(tenant, def.id, actor.user_id, k)?
+                }
+                (existing, _, _) => existing,
+            };
             let scope = if existing.is_none() {
                 self.resolve_all(tenant, &cmd.input_scope)?
             } else {

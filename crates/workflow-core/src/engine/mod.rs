@@ -23,12 +23,14 @@ mod facts;
 mod history;
 mod maintenance;
 mod runs;
+mod schedules;
 mod summary;
 
 pub use definitions::{DefinitionStats, ListDefinitions};
 pub use history::CommitObserver;
 pub use maintenance::{RelayObserver, RelayReport};
 pub use runs::ListRuns;
+pub use schedules::{schedule_key, FireOutcome, FireReport, ScheduleFiring, SCHEDULE_KEY_PREFIX};
 pub use summary::{RunsSummary, SummaryQuery};
 
 /// Tunables of an [`Engine`].

@@ -47,6 +47,7 @@ delegate! {
     descendants(tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>>;
     definition(tenant: TenantId, id: DefinitionId) -> StoreResult<Option<Definition>>;
     definitions(tenant: TenantId) -> StoreResult<Vec<Definition>>;
+    scheduled_definitions() -> StoreResult<Vec<Definition>>;
     apply_catalog(writes: &[CatalogWrite]) -> StoreResult<()>;
     load_run(tenant: TenantId, id: RunId) -> StoreResult<Option<Run>>;
     run_id_by_name(tenant: TenantId, definition: DefinitionId, name: &str) -> StoreResult<Option<RunId>>;
