@@ -130,8 +130,10 @@ impl workflow_core::RelayObserver for LogRelay {
     }
 }
 
-/// A background task that reaps runs past their deadline (REAP-1) every `every`, and makes a
-/// relay pass too (for hosts that run no [`RelayWorkers`]), until [`Maintenance::stop`].
+/// A background task that reaps runs past their deadline (REAP-1) and fires due schedules
+/// (SCHED-3..5) every `every`, and makes a relay pass too (for hosts that run no
+/// [`RelayWorkers`]), until [`Maintenance::stop`]. Every process may run one: each firing is an
+/// idempotent create (SCALE-3).
 #[derive(Debug)]
 pub struct Maintenance {
     stop: watch::Sender<bool>,
@@ -167,11 +169,13 @@ impl Maintenance {
                         Ok(workflow_core::RelayReport::default())
                     };
                     let reaped = engine.reap_expired();
-                    (relayed, reaped)
+                    let fired = engine.fire_due_schedules();
+                    (relayed, reaped, fired)
                 })
                 .await;
                 match pass {
-                    Ok((relayed, reaped)) => {
+                    Ok((relayed, reaped, fired)) => {
+                        log_schedules(fired);
                         match relayed {
                             Ok(r) if r.failed > 0 => {
                                 tracing::warn!(
@@ -202,6 +206,39 @@ impl Maintenance {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.handle.await;
+    }
+}
+
+/// Log what a scheduler pass did (SCHED-4: skipped occurrences; SCHED-5: refused starts).
+fn log_schedules(fired: workflow_core::Result<workflow_core::FireReport>) {
+    use workflow_core::FireOutcome;
+    let report = match fired {
+        Ok(r) => r,
+        Err(e) => return tracing::warn!(error = %e, "scheduler failed"),
+    };
+    for f in &report.firings {
+        let run = f.run_id.map(|r| r.to_string()).unwrap_or_default();
+        match &f.outcome {
+            FireOutcome::Started => tracing::info!(
+                definition = %f.definition_id, occurrence = %f.occurrence, run = %run,
+                skipped = f.skipped, "scheduled run started"
+            ),
+            FireOutcome::StartRefused(why) => tracing::warn!(
+                definition = %f.definition_id, occurrence = %f.occurrence, run = %run,
+                reason = %why, "scheduled run created but its start was refused; it stays NOT_STARTED"
+            ),
+            FireOutcome::CreateFailed(why) => tracing::warn!(
+                definition = %f.definition_id, occurrence = %f.occurrence, reason = %why,
+                "scheduled run could not be created"
+            ),
+            FireOutcome::AlreadyFired | FireOutcome::ClockWentBack => {}
+        }
+        if f.skipped > 0 {
+            tracing::info!(
+                definition = %f.definition_id, skipped = f.skipped, fired = %f.occurrence,
+                "missed schedule occurrences skipped; only the latest fired (SCHED-4)"
+            );
+        }
     }
 }
 
