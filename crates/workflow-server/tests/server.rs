@@ -122,6 +122,59 @@ async fn maintenance_reaps_expired_runs() {
     );
 }
 
+/// SCHED-3 through the server's background task: a due occurrence becomes one started run,
+/// however many ticks pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_fires_due_schedules() {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let engine = Arc::new(Engine::new(MemoryStore::new()).with_clock(clock.clone()));
+    let f = fixture();
+    load_fixture(&engine, &f).unwrap();
+    let actor = owner(&engine);
+    let def = engine
+        .store()
+        .definition(actor.tenant_id, def_id(&f, "triage"))
+        .unwrap()
+        .unwrap();
+    engine
+        .put_definition(
+            &actor,
+            def.id,
+            PutDefinition {
+                name: def.name.clone(),
+                is_active: true,
+                approval_required: def.approval_required,
+                max_run_duration_seconds: Some(def.max_run_duration_seconds),
+                schedule: ScheduleFields {
+                    cadence: Some(ScheduleCadence::Daily),
+                    start_at: Some(clock.now() + chrono::Duration::minutes(1)),
+                    timezone: Some("Europe/London".into()),
+                },
+                ..PutDefinition::default()
+            },
+        )
+        .unwrap();
+    clock.advance(chrono::Duration::minutes(2));
+    let m = Maintenance::spawn(engine.clone(), Duration::from_millis(5));
+    let runs = |e: &Engine<MemoryStore>| {
+        e.store()
+            .list_runs(&RunQuery {
+                definition_id: Some(def.id),
+                ..RunQuery::all(def.tenant_id)
+            })
+            .unwrap()
+            .items
+    };
+    let e = engine.clone();
+    poll_until(|| runs(&e).len() == 1).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    m.stop().await;
+    let runs = runs(&engine);
+    assert_eq!(runs.len(), 1, "one run however many ticks");
+    assert_eq!(runs[0].execution_state, ExecutionState::InProgress);
+    assert_eq!(runs[0].triggered_by, def.owner_id);
+}
+
 /// The gate of a store whose `load_run` waits: lets a test hold a request in flight.
 struct Gate {
     entered: Mutex<Option<mpsc::Sender<()>>>,
