@@ -1078,6 +1078,7 @@ pub fn def_1_to_5_definition_administration<S: Store>(store: S) {
             "{why}"
         );
     }
+    // A cadence without a start starts now.
     let half = NewDefinition {
         schedule: ScheduleFields {
             start_at: None,
@@ -1085,10 +1086,8 @@ pub fn def_1_to_5_definition_administration<S: Store>(store: S) {
         },
         ..new("half", None)
     };
-    assert_eq!(
-        code(e.create_definition(&w.owner, half)),
-        ErrorCode::UnprocessableEntity
-    );
+    let half = e.create_definition(&w.owner, half).unwrap();
+    assert_eq!(half.schedule.unwrap().start_at, w.clock.now());
     w.clock.advance(chrono::Duration::seconds(1));
     let utc = e
         .create_definition(

@@ -86,7 +86,14 @@ use utoipa::{Modify, OpenApi};
         SortByValue,
         SortDirValue,
     )),
-    modifiers(&Security, &StandardResponses, &UuidPatterns, &RequestLimits, &FormFieldNames)
+    modifiers(
+        &Security,
+        &StandardResponses,
+        &UuidPatterns,
+        &RequestLimits,
+        &FormFieldNames,
+        &BodyRules
+    )
 )]
 struct ApiDoc;
 
@@ -345,11 +352,17 @@ fn apply_request_limits(
         return REQUEST_LIMITS.iter().map(|(s, p, _)| (*s, *p)).collect();
     };
     for &(schema, property, limit) in REQUEST_LIMITS {
-        let landed = match schemas.get_mut(schema) {
-            Some(RefOr::T(Schema::Object(o))) => match o.properties.get_mut(property) {
-                Some(RefOr::T(p)) => apply_limit(p, limit),
-                _ => false,
+        // An object, or (after BodyRules) an allOf whose first item is the object.
+        let object = match schemas.get_mut(schema) {
+            Some(RefOr::T(Schema::Object(o))) => Some(o),
+            Some(RefOr::T(Schema::AllOf(all))) => match all.items.first_mut() {
+                Some(RefOr::T(Schema::Object(o))) => Some(o),
+                _ => None,
             },
+            _ => None,
+        };
+        let landed = match object.and_then(|o| o.properties.get_mut(property)) {
+            Some(RefOr::T(p)) => apply_limit(p, limit),
             _ => false,
         };
         if !landed {
@@ -391,6 +404,74 @@ impl Modify for FormFieldNames {
             let mut names = Object::with_type(Type::String);
             names.pattern = Some(FORM_FIELD_NAME_PATTERN.to_owned());
             o.property_names = Some(Box::new(Schema::Object(names)));
+        }
+    }
+}
+
+/// Body rules beyond one property at a time, so that the schema is exactly as strict as the
+/// server: a PATCH needs at least one non-null field (UPDATE-3, UPDATE-6), and a schedule's
+/// zone is an IANA name (SCHED-1: the list the server validates against).
+struct BodyRules;
+
+impl Modify for BodyRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{
+            AllOfBuilder, AnyOfBuilder, Object, ObjectBuilder, Schema, SchemaType, Type,
+        };
+        use utoipa::openapi::RefOr;
+        let Some(schemas) = openapi.components.as_mut().map(|c| &mut c.schemas) else {
+            return;
+        };
+        if let Some(patch) = schemas.get_mut("UpdateWorkflowRunRequest") {
+            let mut any = AnyOfBuilder::new();
+            for (field, ty) in [
+                ("input_scope", Type::Array),
+                ("name", Type::String),
+                ("auto_start", Type::Boolean),
+                ("user_message", Type::String),
+            ] {
+                any = any.item(
+                    ObjectBuilder::new()
+                        .property(field, Object::with_type(ty))
+                        .required(field),
+                );
+            }
+            let original = patch.clone();
+            *patch = RefOr::T(Schema::AllOf(
+                AllOfBuilder::new().item(original).item(any).build(),
+            ));
+        }
+        // One name per distinct last segment (`Etc/GMT0` and `GMT0`, `America/Buenos_Aires` and
+        // `America/Argentina/Buenos_Aires` would give client generators two enum members of
+        // one name); the server accepts every IANA name, the schema lists one of each.
+        let mut seen = std::collections::BTreeSet::new();
+        let zones: Vec<serde_json::Value> = chrono_tz::TZ_VARIANTS
+            .iter()
+            .map(|z| z.name())
+            .filter(|name| {
+                let last = name.rsplit('/').next().unwrap_or(name);
+                let key: String = last
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .map(|c| c.to_ascii_uppercase())
+                    .collect();
+                seen.insert(key)
+            })
+            .map(serde_json::Value::from)
+            .chain([serde_json::Value::from(""), serde_json::Value::Null])
+            .collect();
+        for name in [
+            "CreateWorkflowDefinitionRequest",
+            "UpdateWorkflowDefinitionRequest",
+        ] {
+            if let Some(RefOr::T(Schema::Object(o))) = schemas.get_mut(name) {
+                if let Some(RefOr::T(Schema::Object(zone))) =
+                    o.properties.get_mut("schedule_timezone")
+                {
+                    zone.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
+                    zone.enum_values = Some(zones.clone());
+                }
+            }
         }
     }
 }

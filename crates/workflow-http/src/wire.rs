@@ -335,8 +335,9 @@ pub struct UpdateWorkflowDefinitionRequest {
     /// DAILY, WEEKLY or MONTHLY (null: no schedule).
     #[schema(value_type = Option<ScheduleCadenceValue>)]
     pub schedule_cadence: Option<String>,
-    /// The first occurrence.
-    pub schedule_start_at: Option<DateTime<Utc>>,
+    /// The first occurrence (RFC 3339; empty or omitted with a cadence: now).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub schedule_start_at: Option<String>,
     /// An IANA zone (omitted: the tenant's, UTC).
     pub schedule_timezone: Option<String>,
 }
@@ -462,8 +463,9 @@ pub struct CreateWorkflowDefinitionRequest {
     /// DAILY, WEEKLY or MONTHLY (SCHED-1).
     #[schema(value_type = Option<ScheduleCadenceValue>)]
     pub schedule_cadence: Option<String>,
-    /// The first occurrence.
-    pub schedule_start_at: Option<DateTime<Utc>>,
+    /// The first occurrence (RFC 3339; empty or omitted with a cadence: now).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub schedule_start_at: Option<String>,
     /// An IANA zone (omitted: the tenant's, UTC).
     pub schedule_timezone: Option<String>,
     /// 60..=7200; default 1800.
@@ -624,6 +626,18 @@ pub(crate) const REQUEST_LIMITS: &[(&str, &str, Limit)] = &[
         Limit::MaxLength(MAX_REASON_LEN),
     ),
     ("CreateWorkflowDefinitionRequest", "name", Limit::Name),
+    ("UpdateWorkflowDefinitionRequest", "name", Limit::Name),
+    ("InstantiateWorkflowTemplateRequest", "name", Limit::Name),
+    (
+        "CreateWorkflowDefinitionRequest",
+        "description",
+        Limit::MaxLength(workflow_core::rules::MAX_DESCRIPTION_LEN),
+    ),
+    (
+        "UpdateWorkflowDefinitionRequest",
+        "description",
+        Limit::MaxLength(workflow_core::rules::MAX_DESCRIPTION_LEN),
+    ),
     (
         "CreateWorkflowRunForm",
         "input_scope",

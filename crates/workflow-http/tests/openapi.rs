@@ -154,9 +154,9 @@ fn every_operation_documents_its_error_statuses() {
             }
         }
     }
-    // 20 before SPEC section 10, plus resume, summary, and the definitions' list, PUT, DELETE
-    // and instantiate.
-    assert_eq!(n, 26);
+    // 19 before SPEC section 10's routes, plus resume, summary, and the definitions' list,
+    // PUT, DELETE and instantiate.
+    assert_eq!(n, 25);
 }
 
 /// Request schemas carry the server's rules (CREATE-4 names, lengths, enums, UUIDs), taken from
@@ -177,7 +177,13 @@ fn request_schemas_say_what_is_accepted() {
         ("AddUploadRequest", "name"),
         ("AddOutputRequest", "name"),
     ] {
-        let name = &s[schema]["properties"][field];
+        // A schema with rules across properties is an allOf whose first item is the object.
+        let object = if s[schema]["allOf"].is_array() {
+            &s[schema]["allOf"][0]
+        } else {
+            &s[schema]
+        };
+        let name = &object["properties"][field];
         assert_eq!(name["minLength"], 1, "{schema}.{field}");
         assert_eq!(name["maxLength"], MAX_NAME_LEN, "{schema}.{field}");
         assert_eq!(name["pattern"], NAME_PATTERN, "{schema}.{field}");
@@ -215,8 +221,25 @@ fn request_schemas_say_what_is_accepted() {
         s["SetWorkflowRunApprovalRequest"]["properties"]["reason"]["maxLength"],
         MAX_REASON_LEN
     );
-    let patch = &s["UpdateWorkflowRunRequest"];
+    // UPDATE-3, UPDATE-6: null is allowed per field, and at least one field must be non-null
+    // (an anyOf of "this field present and not null").
+    let all_of = &s["UpdateWorkflowRunRequest"]["allOf"];
+    let patch = &all_of[0];
     assert_eq!(patch["minProperties"], 1);
+    let any_of = all_of[1]["anyOf"].as_array().unwrap();
+    let mut non_null: Vec<&str> = any_of
+        .iter()
+        .map(|b| b["required"][0].as_str().unwrap())
+        .collect();
+    non_null.sort_unstable();
+    assert_eq!(
+        non_null,
+        ["auto_start", "input_scope", "name", "user_message"]
+    );
+    for b in any_of {
+        let field = b["required"][0].as_str().unwrap();
+        assert_ne!(b["properties"][field]["type"], "null", "{b}");
+    }
     assert_eq!(
         patch["properties"]["user_message"]["maxLength"],
         MAX_USER_MESSAGE_LEN

@@ -57,20 +57,12 @@ pub struct ScheduleFields {
 /// Maximum length of a definition description (DEF-5).
 pub const MAX_DESCRIPTION_LEN: usize = 10_000;
 
-/// SCHED-1: the schedule the fields describe, or a clear `unprocessable_entity`.
-pub fn validate_schedule(f: &ScheduleFields) -> Result<Option<Schedule>> {
-    let (cadence, start_at) = match (f.cadence, f.start_at) {
-        (None, None) if f.timezone.is_none() => return Ok(None),
-        (Some(c), Some(s)) => (c, s),
-        _ => {
-            return Err(Error::invalid(
-                "schedule_cadence",
-                "schedule_cadence and schedule_start_at must be given together \
-                 (schedule_timezone needs both)",
-            ))
-        }
-    };
-    let timezone = match &f.timezone {
+/// SCHED-1: the schedule the fields describe, or a clear `unprocessable_entity` for a zone
+/// that is not an IANA name (an ISO offset included). Without a cadence there is no schedule
+/// (the start is ignored; a given zone is still checked); a cadence without a start starts
+/// `now`; an empty zone is no zone (UTC, as tenants carry no zone).
+pub fn validate_schedule(f: &ScheduleFields, now: Timestamp) -> Result<Option<Schedule>> {
+    let timezone = match f.timezone.as_deref().filter(|z| !z.is_empty()) {
         None => "UTC".to_owned(),
         Some(z) => {
             let looks_like_offset = z.starts_with(['+', '-']) || z.contains(':');
@@ -88,6 +80,10 @@ pub fn validate_schedule(f: &ScheduleFields) -> Result<Option<Schedule>> {
             }
         }
     };
+    let Some(cadence) = f.cadence else {
+        return Ok(None);
+    };
+    let start_at = f.start_at.unwrap_or(now);
     Ok(Some(Schedule {
         cadence,
         start_at,
@@ -221,7 +217,7 @@ pub fn decide_definition(
         cmd.description.as_deref(),
         MAX_DESCRIPTION_LEN,
     )?;
-    let schedule = validate_schedule(&cmd.schedule)?;
+    let schedule = validate_schedule(&cmd.schedule, ctx.now)?;
     let max = cmd
         .max_run_duration_seconds
         .unwrap_or(DEFAULT_MAX_RUN_DURATION_SECONDS);

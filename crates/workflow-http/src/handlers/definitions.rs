@@ -19,7 +19,7 @@ use workflow_core::{
 /// The schedule fields of a definition body (SCHED-1): the cadence parsed, the rest as given.
 fn schedule_fields(
     cadence: Option<String>,
-    start_at: Option<chrono::DateTime<chrono::Utc>>,
+    start_at: Option<String>,
     timezone: Option<String>,
 ) -> ApiResult<ScheduleFields> {
     Ok(ScheduleFields {
@@ -27,7 +27,12 @@ fn schedule_fields(
             .as_deref()
             .map(|c| parse_enum::<ScheduleCadence>("schedule_cadence", c))
             .transpose()?,
-        start_at,
+        start_at: start_at
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_time("schedule_start_at", s))
+            .transpose()?,
         timezone,
     })
 }

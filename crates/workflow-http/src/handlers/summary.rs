@@ -2,7 +2,6 @@
 //! engine's two aggregate queries.
 
 use super::{call, ApiResult};
-use crate::error::ApiError;
 use crate::extract::query::{parse_time, parse_uuid};
 use crate::extract::Credentials;
 use crate::AppState;
@@ -88,11 +87,7 @@ fn parse_summary_query(raw: Option<&str>) -> ApiResult<SummaryQuery> {
             _ => {}
         }
     }
-    if let (Some(s), Some(u)) = (q.since, q.until) {
-        if u < s {
-            return Err(ApiError::unprocessable("until: must not be before since"));
-        }
-    }
+    // `until` before `since` is an empty window, not an error.
     Ok(q)
 }
 
