@@ -44,7 +44,8 @@
 //!     id: None, parent_id: shared.id, name: "summarise".into(), instruction_id: None,
 //!     max_run_duration_seconds: None, approval_required: true, is_active: true,
 //!     is_template: false, common_file_ids: vec![], selected_skill_ids: vec![],
-//!     create_empty_instruction: true,
+//!     create_empty_instruction: true, description: None, schedule: ScheduleFields::default(),
+//!     created_from_id: None,
 //! }).unwrap();
 //!
 //! let run = engine.create_run(&actor, def.id, CreateRun::default()).unwrap();
