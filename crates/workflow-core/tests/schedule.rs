@@ -417,3 +417,46 @@ proptest! {
         }
     }
 }
+
+/// SCHED-2, exhaustively around every DST transition of the oracle's zones in 2020-2030: a daily
+/// schedule started two days before at each quarter hour of the day agrees with the oracle over
+/// the transition (gaps and overlaps included; their counts are printed and must be non-zero).
+#[test]
+fn sched_2_every_transition_2020_2030_agrees_with_the_oracle() {
+    let (mut gaps, mut overlaps, mut schedules) = (0, 0, 0);
+    for zone in ZONES {
+        let tz: Tz = zone.parse().unwrap();
+        let offset = |t: Timestamp| {
+            tz.offset_from_utc_datetime(&t.naive_utc())
+                .fix()
+                .local_minus_utc()
+        };
+        let mut t = utc("2020-01-01T00:00:00Z");
+        let end = utc("2031-01-01T00:00:00Z");
+        while t < end {
+            let next = t + Duration::minutes(30);
+            if offset(t) != offset(next) {
+                let day = local_of(&tz, t).date() - Duration::days(2);
+                for q in 0..96 {
+                    let w = day.and_hms_opt(0, 0, 0).unwrap() + Duration::minutes(15 * q);
+                    let s = Schedule {
+                        cadence: ScheduleCadence::Daily,
+                        start_at: oracle_resolve(&tz, w).0,
+                        timezone: (*zone).into(),
+                    };
+                    let want = oracle(&s, 5);
+                    let want_at: Vec<Timestamp> = want.iter().map(|o| o.at).collect();
+                    assert_eq!(first(&s, 5), want_at, "{zone} {w}");
+                    gaps += want[1..].iter().filter(|o| o.instants == 0).count();
+                    overlaps += want[1..].iter().filter(|o| o.instants == 2).count();
+                    schedules += 1;
+                }
+            }
+            t = next;
+        }
+    }
+    println!(
+        "SCHED-2 transitions: {schedules} schedules, {gaps} gap and {overlaps} overlap occurrences"
+    );
+    assert!(gaps > 0 && overlaps > 0);
+}
