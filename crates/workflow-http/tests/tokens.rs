@@ -391,6 +391,48 @@ fn every_other_route(
         ),
         (
             Method::POST,
+            format!("/v1/workflow-runs/{run}/resume"),
+            "/v1/workflow-runs/{run_id}/resume",
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/v1/workflow-runs/{run}/history"),
+            "/v1/workflow-runs/{run_id}/history",
+            None,
+        ),
+        (
+            Method::GET,
+            "/v1/workflow-runs/summary".to_owned(),
+            "/v1/workflow-runs/summary",
+            None,
+        ),
+        (
+            Method::GET,
+            "/v1/workflow-definitions".to_owned(),
+            "/v1/workflow-definitions",
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/v1/workflow-definitions/{TRIAGE}"),
+            "/v1/workflow-definitions/{definition_id}",
+            Some(json!({"name": "by-token", "is_active": true, "approval_required": false})),
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/workflow-definitions/{TRIAGE}"),
+            "/v1/workflow-definitions/{definition_id}",
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/v1/workflow-definitions/{TRIAGE}/instantiate"),
+            "/v1/workflow-definitions/{definition_id}/instantiate",
+            Some(json!({"parent_path_part_id": Uuid::new_v4()})),
+        ),
+        (
+            Method::POST,
             format!("/v1/workflow-runs/{run}/clone"),
             "/v1/workflow-runs/{run_id}/clone",
             Some(json!({"include_inputs": true})),
