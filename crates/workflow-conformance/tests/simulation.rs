@@ -23,6 +23,18 @@
 //!   row `load_run` returns; a refusal is `not_found` exactly when the run has no row (VIS-1,
 //!   DELETE-3); a deleted run has no row; a run a sweep reports reaped is FAILED (REAP-1).
 //!
+//! Schedules (SCHED-3, SCHED-4): the world holds one more definition, `nightly`, with a DAILY
+//! schedule (UTC, first occurrence within the seed's first hour). A random step fires the due
+//! schedules (`fire_due_schedules`), sometimes after a downtime of one to three days, and
+//! sometimes twice at the same clock. The model predicts each firing exactly: the occurrence is
+//! the latest `start + k days` at or before now; one it already fired answers `AlreadyFired` with
+//! its run (so a second pass at the same clock creates nothing); a new one skips exactly the
+//! occurrences since the last one that fired (SCHED-4) and either starts a run, leaves it
+//! NOT_STARTED (`StartRefused`, an injected store failure) or creates nothing (`CreateFailed`).
+//! After every step the definition's runs are exactly the occurrences that fired, one run each,
+//! keyed `schedule:<occurrence>` and triggered by the owner (SCHED-3); scheduled runs take part
+//! in the other steps (but are never deleted) and so in every invariant above.
+//!
 //! At the end of each seed the faults stop and the relay drains the outbox: every queued
 //! message is delivered at least once (CONC-5).
 //!
@@ -282,6 +294,12 @@ struct Sim {
     runs: Vec<RunId>,
     uploads: HashMap<RunId, PathPartId>,
     snapshots: HashMap<RunId, Snapshot>,
+    /// The DAILY-scheduled definition.
+    nightly: Definition,
+    /// Its first occurrence.
+    nightly_start: Timestamp,
+    /// The model of its runs: every occurrence the scheduler reported as fired, and its run.
+    fired: std::collections::BTreeMap<Timestamp, RunId>,
     /// How often each kind of step ended which way (printed, to see what the seeds exercise).
     stats: std::collections::BTreeMap<String, usize>,
 }
@@ -299,6 +317,7 @@ impl Sim {
             commit_unavailable: pick(10),
         };
         let relay_after_commit = pick(3) != 0;
+        let nightly_after = 1 + pick(3600) as i64;
         let faults = Arc::new(Faults {
             rng: Mutex::new(rng),
             rates,
@@ -333,8 +352,32 @@ impl Sim {
                 },
                 ..EngineConfig::default()
             });
+        // Created through the world's engine (own ids), before the faults are on.
+        let nightly_start = world.clock.now() + chrono::Duration::seconds(nightly_after);
+        let nightly = world
+            .engine
+            .create_definition(
+                &world.owner,
+                NewDefinition {
+                    parent_id: world.eng.id,
+                    name: "nightly".into(),
+                    instruction_id: Some(world.instruction.id),
+                    max_run_duration_seconds: Some(600),
+                    is_active: true,
+                    schedule: ScheduleFields {
+                        cadence: Some(ScheduleCadence::Daily),
+                        start_at: Some(nightly_start),
+                        timezone: Some("UTC".into()),
+                    },
+                    ..NewDefinition::default()
+                },
+            )
+            .unwrap();
         faults.on.store(true, Ordering::SeqCst);
         Sim {
+            nightly,
+            nightly_start,
+            fired: std::collections::BTreeMap::new(),
             world,
             engine,
             faults,
@@ -368,6 +411,16 @@ impl Sim {
         self.runs.get(i).copied()
     }
 
+    /// The runner's token for a run: it acts as the run's triggerer (the owner for a scheduled
+    /// run, SCHED-3).
+    fn runner_for(&self, run: RunId) -> Actor {
+        if self.fired.values().any(|id| *id == run) {
+            self.world.owner.clone().assumed()
+        } else {
+            self.world.triggerer.clone().assumed()
+        }
+    }
+
     fn manager(&self) -> Actor {
         if self.rng().chance(70) {
             self.world.triggerer.clone()
@@ -379,8 +432,8 @@ impl Sim {
     /// One scheduled step; returns its label, for an engine call whether it failed and with
     /// what, and what it answered about the run it was aimed at.
     fn step(&mut self) -> Result<(String, Option<Error>, Answer), String> {
-        let roll = self.rng().below(100);
-        let creating = self.runs.len() < 4;
+        let roll = self.rng().below(107);
+        let creating = self.runs.len() - self.fired.len() < 4;
         let e = &self.engine;
         let mut answer = Answer::Nothing;
         let res: Result<(), Error> = match roll {
@@ -447,7 +500,7 @@ impl Sim {
                     error: None,
                     attempt,
                 };
-                let actor = self.world.triggerer.clone().assumed();
+                let actor = self.runner_for(key.run_id);
                 let r = e.callback(&actor, key.run_id, cmd);
                 answer = match &r {
                     Ok(a) => Answer::Run(Box::new(a.run.clone())),
@@ -476,7 +529,7 @@ impl Sim {
                 match seen.get(pick) {
                     Some(key) => {
                         let name = format!("out-{}.md", self.rng().next());
-                        let actor = self.world.triggerer.clone().assumed();
+                        let actor = self.runner_for(key.run_id);
                         let r = e.add_output(&actor, key.run_id, &name).map(|_| ());
                         answer = match &r {
                             Ok(()) => Answer::Exists(key.run_id),
@@ -513,7 +566,11 @@ impl Sim {
                 .reap_expired()
                 .map(|reaped| answer = Answer::Reaped(reaped)),
             81..=90 => e.relay_outbox().map(|_| ()),
-            91..=94 => match self.any_run() {
+            // Scheduled runs are never deleted: the scheduler would fire a deleted occurrence again.
+            91..=94 => match self
+                .any_run()
+                .filter(|id| !self.fired.values().any(|s| s == id))
+            {
                 Some(id) => {
                     let r = e.delete_run(&self.manager(), id);
                     answer = match &r {
@@ -524,6 +581,42 @@ impl Sim {
                 }
                 None => Ok(()),
             },
+            100..=106 => {
+                if self.rng().chance(25) {
+                    // Downtime: one to three days pass before the scheduler runs (SCHED-4).
+                    let secs = 86_400 + self.rng().below(2 * 86_400) as i64;
+                    self.world.clock.advance(chrono::Duration::seconds(secs));
+                }
+                let twice = self.rng().chance(50);
+                let first = self.engine.fire_due_schedules();
+                if let Ok(report) = &first {
+                    self.expect_firing(report)?;
+                    if twice {
+                        let fired = self.fired.clone();
+                        let again = self
+                            .engine
+                            .fire_due_schedules()
+                            .map_err(|e| e.to_string())?;
+                        self.expect_firing(&again)?;
+                        let created = again.count(|o| {
+                            matches!(o, FireOutcome::Started | FireOutcome::StartRefused(_))
+                        });
+                        if report.count(|o| !matches!(o, FireOutcome::CreateFailed(_))) > 0
+                            && (created > 0 || self.fired != fired)
+                        {
+                            return Err(format!(
+                                "SCHED-3: a second pass at the same clock created a run: \
+                                 {report:?} then {again:?}"
+                            ));
+                        }
+                        *self
+                            .stats
+                            .entry("schedule fired twice at one clock".into())
+                            .or_default() += 1;
+                    }
+                }
+                first.map(|_| ())
+            }
             _ => {
                 let id = self.any_run();
                 match id.and_then(|id| self.uploads.get(&id).map(|v| (id, *v))) {
@@ -553,6 +646,7 @@ impl Sim {
             73..=80 => "reap",
             81..=90 => "relay",
             91..=94 => "delete",
+            100..=106 => "schedule",
             _ => "ingestion",
         };
         let outcome = match &res {
@@ -566,6 +660,134 @@ impl Sim {
             }
         }
         Ok((label.to_owned(), res.err(), answer))
+    }
+
+    /// The model's prediction of one pass of the scheduler, checked against its report; a run it
+    /// created joins the simulated runs (SCHED-3, SCHED-4).
+    fn expect_firing(&mut self, report: &FireReport) -> Result<(), String> {
+        let now = self.world.clock.now();
+        let start = self.nightly_start;
+        let expected = (now >= start).then(|| {
+            let k = (now - start).num_seconds().div_euclid(86_400);
+            start + chrono::Duration::days(k)
+        });
+        let (f, occurrence) = match (report.firings.as_slice(), expected) {
+            ([], None) => return Ok(()),
+            ([f], Some(o)) if f.definition_id == self.nightly.id && f.occurrence == o => (f, o),
+            _ => {
+                return Err(format!(
+                    "SCHED-3: at {now} the model expects a firing of {expected:?} only; \
+                     the report is {report:?}"
+                ))
+            }
+        };
+        if let Some(run) = self.fired.get(&occurrence) {
+            if f.outcome != FireOutcome::AlreadyFired || f.run_id != Some(*run) || f.skipped != 0 {
+                return Err(format!(
+                    "SCHED-3: occurrence {occurrence} fired before (run {run}), now {f:?}"
+                ));
+            }
+            *self
+                .stats
+                .entry("schedule already fired".into())
+                .or_default() += 1;
+            return Ok(());
+        }
+        // Only the latest missed occurrence fires; the ones since the last that fired (or since
+        // the first occurrence) are skipped (SCHED-4).
+        let skipped = match self.fired.keys().next_back() {
+            Some(last) => (occurrence - *last).num_days() - 1,
+            None => (occurrence - start).num_days(),
+        };
+        if f.skipped != skipped as u64 {
+            return Err(format!(
+                "SCHED-4: occurrence {occurrence} skipped {} occurrences, the model {skipped}: \
+                 {f:?}",
+                f.skipped
+            ));
+        }
+        if skipped > 0 {
+            *self.stats.entry("schedule caught up".into()).or_default() += 1;
+        }
+        let state = match &f.outcome {
+            FireOutcome::Started => ExecutionState::InProgress,
+            FireOutcome::StartRefused(_) => ExecutionState::NotStarted,
+            FireOutcome::CreateFailed(_) => {
+                *self
+                    .stats
+                    .entry("schedule create failed".into())
+                    .or_default() += 1;
+                return Ok(());
+            }
+            other => {
+                return Err(format!(
+                    "SCHED-3: occurrence {occurrence} never fired: {other:?}"
+                ))
+            }
+        };
+        let id = f
+            .run_id
+            .ok_or_else(|| format!("SCHED-3: {f:?} names no run"))?;
+        let run = self
+            .engine
+            .store()
+            .load_run(self.world.tenant, id)
+            .unwrap()
+            .ok_or_else(|| format!("SCHED-3: {f:?}: the run has no row"))?;
+        if run.execution_state != state {
+            return Err(format!(
+                "SCHED-3: {f:?}: the run is {}, not {state}",
+                run.execution_state
+            ));
+        }
+        *self.stats.entry(format!("schedule {state}")).or_default() += 1;
+        self.fired.insert(occurrence, id);
+        self.runs.push(id);
+        Ok(())
+    }
+
+    /// SCHED-3 after every step: the scheduled definition's runs are exactly the occurrences
+    /// that fired, one run each, keyed `schedule:<occurrence>` and triggered by the owner.
+    fn check_schedules(&self) -> Result<(), String> {
+        let page = self
+            .engine
+            .store()
+            .list_runs(&RunQuery {
+                definition_id: Some(self.nightly.id),
+                limit: 1000,
+                ..RunQuery::all(self.world.tenant)
+            })
+            .unwrap();
+        let mut runs = std::collections::BTreeMap::new();
+        for run in &page.items {
+            let key = run.idempotency_key.clone().unwrap_or_default();
+            if run.triggered_by != self.world.owner.user_id {
+                return Err(format!(
+                    "SCHED-3: run {} not triggered by the owner",
+                    run.id
+                ));
+            }
+            if let Some(other) = runs.insert(key.clone(), run.id) {
+                return Err(format!(
+                    "SCHED-3: two runs ({other}, {}) for one occurrence ({key:?})",
+                    run.id
+                ));
+            }
+        }
+        let expected: std::collections::BTreeMap<String, RunId> = self
+            .fired
+            .iter()
+            .map(|(o, id)| {
+                let t = o.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                (format!("schedule:{t}"), *id)
+            })
+            .collect();
+        if runs != expected {
+            return Err(format!(
+                "SCHED-3: the scheduled runs are {runs:?}; the occurrences that fired {expected:?}"
+            ));
+        }
+        Ok(())
     }
 
     /// The step's answer against the store after the step: an answered run is exactly the row
@@ -756,6 +978,8 @@ fn run_seed(seed: u64) -> Result<(usize, std::collections::BTreeMap<String, usiz
             .map_err(|e| format!("step {n} ({label}, error {err:?}): {e}"))?;
         sim.check_answer(&answer)
             .map_err(|e| format!("step {n} ({label}): the answer disagrees with the store: {e}"))?;
+        sim.check_schedules()
+            .map_err(|e| format!("step {n} ({label}): {e}"))?;
         if !matches!(answer, Answer::Nothing) {
             *sim.stats
                 .entry("answers checked against the store".into())
@@ -790,7 +1014,7 @@ fn replay_seed() -> Option<u64> {
     )
 }
 
-/// CONC-2, CONC-5, AUDIT-1, SNAP-7, ERR-2, CB-3, CB-4, REAP-2: `SIM_SEEDS` seeds (default
+/// CONC-2, CONC-5, AUDIT-1, SNAP-7, ERR-2, CB-3, CB-4, REAP-2, SCHED-3, SCHED-4: `SIM_SEEDS` seeds (default
 /// 10000), or the one `SIM_SEED` names, each a random schedule of operations and faults.
 #[test]
 fn seeded_simulation_keeps_every_invariant() {
@@ -854,6 +1078,10 @@ fn seeded_simulation_keeps_every_invariant() {
             "ingestion ok",
             "output ok",
             "runs timed out",
+            "schedule IN_PROGRESS",
+            "schedule already fired",
+            "schedule caught up",
+            "schedule fired twice at one clock",
         ];
         let missing: Vec<&str> = needed
             .into_iter()
