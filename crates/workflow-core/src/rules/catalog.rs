@@ -353,6 +353,18 @@ pub fn decide_definition(
         created_from_id: cmd.created_from_id,
         updated_at: ctx.now,
     };
+    // A replacement that changes nothing keeps `updated_at` (loading a fixture twice writes
+    // nothing new, FIX-1).
+    let mut def = def;
+    if let Some(e) = existing {
+        let same = Definition {
+            updated_at: e.updated_at,
+            ..def.clone()
+        };
+        if same == *e {
+            def.updated_at = e.updated_at;
+        }
+    }
     // A renamed or moved definition without runs: its other parts follow its path.
     let old_path = existing.map(|e| e.path.clone());
     let repath: Vec<PathPart> = match &old_path {
