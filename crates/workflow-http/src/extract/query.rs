@@ -35,24 +35,8 @@ pub(crate) fn parse_list_query(
     for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         let v = v.trim();
         match k.as_ref() {
-            "limit" => {
-                q.limit = v
-                    .parse()
-                    .ok()
-                    .filter(|l| (1..=100).contains(l))
-                    .ok_or_else(|| ApiError::unprocessable("limit: must be an integer 1..=100"))?;
-            }
-            "offset" => {
-                q.offset = v
-                    .parse()
-                    .ok()
-                    .filter(|o| i64::try_from(*o).is_ok())
-                    .ok_or_else(|| {
-                        ApiError::unprocessable(
-                            "offset: must be an integer 0..=9223372036854775807",
-                        )
-                    })?;
-            }
+            "limit" => q.limit = parse_limit(v)?,
+            "offset" => q.offset = parse_offset(v)?,
             "state" | "execution_state" => {
                 q.states.push(parse_enum::<ExecutionState>("state", v)?);
             }
@@ -125,6 +109,24 @@ fn unescaped_plus(v: &str) -> Option<String> {
         _ => false,
     };
     (head.contains('T') && offset_like).then(|| format!("{head}+{offset}"))
+}
+
+/// A page's `limit`: 1..=100.
+pub(crate) fn parse_limit(v: &str) -> ApiResult<u32> {
+    v.parse()
+        .ok()
+        .filter(|l| (1..=100).contains(l))
+        .ok_or_else(|| ApiError::unprocessable("limit: must be an integer 1..=100"))
+}
+
+/// A page's `offset`: 0..=i64::MAX (what a store can skip).
+pub(crate) fn parse_offset(v: &str) -> ApiResult<u64> {
+    v.parse()
+        .ok()
+        .filter(|o| i64::try_from(*o).is_ok())
+        .ok_or_else(|| {
+            ApiError::unprocessable("offset: must be an integer 0..=9223372036854775807")
+        })
 }
 
 /// `true`/`false` as query strings and forms spell them.

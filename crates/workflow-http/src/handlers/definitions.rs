@@ -1,8 +1,9 @@
 //! Workflow definitions (DEF-1..5): create, get, list, replace, delete, instantiate.
 
 use super::{call, location, ApiResult};
-use crate::error::ApiError;
-use crate::extract::query::{parse_bool, parse_enum, parse_time, parse_uuid};
+use crate::extract::query::{
+    parse_bool, parse_enum, parse_limit, parse_offset, parse_time, parse_uuid,
+};
 use crate::extract::{Credentials, JsonBody, PathId};
 use crate::render::Renderer;
 use crate::wire::*;
@@ -113,22 +114,8 @@ fn parse_definition_query(raw: Option<&str>) -> ApiResult<(ListDefinitions, bool
     for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         let v = v.trim();
         match k.as_ref() {
-            "limit" => {
-                q.limit = v
-                    .parse()
-                    .ok()
-                    .filter(|l| (1..=100).contains(l))
-                    .ok_or_else(|| ApiError::unprocessable("limit: must be an integer 1..=100"))?;
-            }
-            "offset" => {
-                q.offset = v
-                    .parse()
-                    .ok()
-                    .filter(|o| i64::try_from(*o).is_ok())
-                    .ok_or_else(|| {
-                        ApiError::unprocessable("offset: must be a non-negative integer")
-                    })?;
-            }
+            "limit" => q.limit = parse_limit(v)?,
+            "offset" => q.offset = parse_offset(v)?,
             "mine" => q.mine = parse_bool("mine", v)?,
             "search" if !v.is_empty() => q.search = Some(v.to_owned()),
             "is_template" => q.is_template = Some(parse_bool("is_template", v)?),
