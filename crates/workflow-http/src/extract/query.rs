@@ -129,11 +129,12 @@ pub(crate) fn parse_offset(v: &str) -> ApiResult<u64> {
         })
 }
 
-/// `true`/`false` as query strings and forms spell them.
+/// `true`/`false` as query strings and forms spell them. An empty value (`?mine=`) is not a
+/// boolean and is refused, as the OpenAPI schema says (HTTP-3).
 pub(crate) fn parse_bool(field: &str, v: &str) -> ApiResult<bool> {
     match v {
         "true" | "True" | "1" | "on" => Ok(true),
-        "false" | "False" | "0" | "off" | "" => Ok(false),
+        "false" | "False" | "0" | "off" => Ok(false),
         _ => Err(ApiError::unprocessable(format!(
             "{field}: expected true or false, got {v:?}"
         ))),
@@ -150,6 +151,25 @@ pub(crate) fn parse_uuid(field: &str, v: &str) -> ApiResult<Uuid> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// HTTP-3: the spellings of a boolean parse; an empty or other value is a typed 422.
+    #[test]
+    fn parse_bool_spellings_and_empty_refused() {
+        for v in ["true", "True", "1", "on"] {
+            assert!(parse_bool("mine", v).unwrap(), "{v}");
+        }
+        for v in ["false", "False", "0", "off"] {
+            assert!(!parse_bool("mine", v).unwrap(), "{v}");
+        }
+        for v in ["", "yes", "TRUE ", "2"] {
+            let e = parse_bool("mine", v).unwrap_err();
+            assert_eq!(
+                e.status(),
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "{v:?}"
+            );
+        }
+    }
 
     /// LIST-2, SUM-1: the spellings of one instant a client sends all parse to it; the rest is
     /// refused.
