@@ -42,7 +42,7 @@ pub enum Call<'a> {
     History,
     /// `outbox_pending`.
     OutboxPending,
-    /// `outbox_due`.
+    /// `outbox_due` or `outbox_claim`.
     OutboxDue,
     /// `outbox_record_attempt`.
     OutboxRecordAttempt,
@@ -117,6 +117,7 @@ impl<S: Store, I: Interceptor<S>> Store for Intercepted<S, I> {
         history(tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>> => Call::History;
         outbox_pending(limit: u32) -> StoreResult<Vec<OutboxEntry>> => Call::OutboxPending;
         outbox_due(now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxEntry>> => Call::OutboxDue;
+        outbox_claim(now: Timestamp, limit: u32, lease: &OutboxLease) -> StoreResult<Vec<OutboxEntry>> => Call::OutboxDue;
         outbox_record_attempt(seq: u64, at: Timestamp, outcome: &Delivery) -> StoreResult<()> => Call::OutboxRecordAttempt;
         outbox_for_run(tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> => Call::OutboxForRun;
     }

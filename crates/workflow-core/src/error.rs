@@ -63,35 +63,55 @@ pub enum StoreErrorKind {
 }
 
 /// An infrastructure failure of a [`crate::Store`]. A failed call has changed nothing.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+///
+/// It keeps the driver's error as its [`std::error::Error::source`] (for logs and for
+/// adapters that look at a database's error code), without naming the driver's type in this
+/// crate's API. Equality compares the kind and message only.
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("store {kind:?}: {message}")]
 pub struct StoreError {
     /// The kind.
     pub kind: StoreErrorKind,
     /// Human-readable detail.
     pub message: String,
+    /// The underlying error, if the adapter had one.
+    #[source]
+    pub source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
+impl PartialEq for StoreError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for StoreError {}
+
 impl StoreError {
+    fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
+        StoreError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
     /// A retryable failure.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        StoreError {
-            kind: StoreErrorKind::Unavailable,
-            message: message.into(),
-        }
+        Self::new(StoreErrorKind::Unavailable, message)
     }
     /// Damaged data or unknown schema.
     pub fn corrupt(message: impl Into<String>) -> Self {
-        StoreError {
-            kind: StoreErrorKind::Corrupt,
-            message: message.into(),
-        }
+        Self::new(StoreErrorKind::Corrupt, message)
     }
     /// Any other backend failure.
     pub fn backend(message: impl Into<String>) -> Self {
+        Self::new(StoreErrorKind::Backend, message)
+    }
+    /// The same error, keeping `source` as its cause.
+    pub fn with_source(self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError {
-            kind: StoreErrorKind::Backend,
-            message: message.into(),
+            source: Some(std::sync::Arc::new(source)),
+            ..self
         }
     }
 }

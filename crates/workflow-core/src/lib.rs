@@ -92,8 +92,8 @@ pub use rules::{
     ScheduleFields, StartRun, UpdateRun,
 };
 pub use store::{
-    nearest_rank, CatalogWrite, Clock, Commit, CommitOutcome, ConflictKind, Delivery,
-    DispatchError, Dispatcher, IdGen, ManualClock, NoopDispatcher, RandomIds, RunQuery, RunSet,
-    RunStats, RunWrite, SeqIds, Store, StoreResult, SystemClock, Visibility,
+    nearest_rank, CatalogWrite, Clock, Commit, CommitOutcome, CommitProbe, ConflictKind, Delivery,
+    DispatchError, Dispatcher, IdGen, ManualClock, NoopDispatcher, OutboxLease, RandomIds,
+    RunQuery, RunSet, RunStats, RunWrite, SeqIds, Store, StoreResult, SystemClock, Visibility,
 };
 pub use uuid;

@@ -2,12 +2,76 @@
 
 use crate::error::{Error, Result};
 use crate::ids::PathPartId;
+use crate::ids::TenantId;
 use crate::model::{
     Actor, Definition, ExcludedCommonFile, ExclusionReason, Grant, InputOrigin, InputSnapshot,
     InstructionSnapshot, PathPart, PathPartKind, Run, Snapshot, Timestamp,
 };
 use crate::policy::can_read_path;
+use crate::store::{Store, StoreResult};
 use std::collections::HashSet;
+
+/// A part resolved in `tenant`: the part and, for a DOCUMENT, its active version.
+pub(crate) fn resolve_part<S: Store + ?Sized>(
+    store: &S,
+    tenant: TenantId,
+    id: PathPartId,
+) -> StoreResult<Resolved> {
+    let part = store.path_part(tenant, id)?;
+    let active_version = match &part {
+        Some(p) if p.kind == PathPartKind::Document => active_version_of(store, tenant, p.id)?,
+        _ => None,
+    };
+    Ok(Resolved {
+        id,
+        part,
+        active_version,
+    })
+}
+
+/// The active DOCUMENT_VERSION of a document, if any.
+pub(crate) fn active_version_of<S: Store + ?Sized>(
+    store: &S,
+    tenant: TenantId,
+    doc: PathPartId,
+) -> StoreResult<Option<PathPart>> {
+    Ok(store.children(tenant, doc)?.into_iter().find(|v| {
+        v.kind == PathPartKind::DocumentVersion && v.version.as_ref().is_some_and(|i| i.active)
+    }))
+}
+
+/// [`Store::start_facts`]'s default: the facts read part by part.
+pub fn read_start_facts<S: Store + ?Sized>(
+    store: &S,
+    run: &Run,
+    def: &Definition,
+) -> StoreResult<StartFacts> {
+    let t = run.tenant_id;
+    let resolve_all = |ids: &[PathPartId]| -> StoreResult<Vec<Resolved>> {
+        ids.iter().map(|id| resolve_part(store, t, *id)).collect()
+    };
+    let uploads = store
+        .children(t, run.folders.inputs_id)?
+        .into_iter()
+        .filter(|p| p.kind == PathPartKind::Document)
+        .map(|d| {
+            Ok(Resolved {
+                id: d.id,
+                active_version: active_version_of(store, t, d.id)?,
+                part: Some(d),
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(StartFacts {
+        instruction: def
+            .instruction_id
+            .map(|i| resolve_part(store, t, i))
+            .transpose()?,
+        scope: resolve_all(&run.input_scope)?,
+        uploads,
+        common: resolve_all(&def.common_file_ids)?,
+    })
+}
 
 /// A path-part id as the engine found it in the catalog.
 #[derive(Clone, Debug, PartialEq, Eq)]

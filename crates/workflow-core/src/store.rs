@@ -8,6 +8,7 @@ use crate::model::{
     ApprovalState, Cancel, Definition, Dispatch, ExecutionState, HistoryRecord, OutboxEntry,
     OutboxMessage, Page, PathPart, Run, RunOrder, SortDir, Tenant, TimeRange, Timestamp, User,
 };
+use crate::snapshot::{read_start_facts, StartFacts};
 use uuid::Uuid;
 
 /// Result of a store call.
@@ -68,6 +69,91 @@ pub struct Commit {
     pub outbox: Vec<OutboxMessage>,
     /// Changes to the run's folder subtree.
     pub catalog: Vec<CatalogWrite>,
+}
+
+/// What a store knows about a commit's run and names, asked by [`Commit::validate`] in the
+/// order the checks must run. A store with a global write lock answers from its data under that
+/// lock; a store without one answers inside the commit's transaction (locking the run's row)
+/// and keeps unique constraints as the backstop for what changes between the check and the
+/// write (see [`Store`], requirement 3).
+pub trait CommitProbe {
+    /// The stored row of `run`: its version and tenant, or `None` when there is no live row.
+    fn current(&mut self, run: RunId) -> StoreResult<Option<(u64, TenantId)>>;
+    /// Whether `run` was ever used (a deleted run's id never comes back).
+    fn ever_used(&mut self, run: RunId) -> StoreResult<bool>;
+    /// Whether a live run of `definition` other than `except` has `name`.
+    fn name_taken(
+        &mut self,
+        definition: DefinitionId,
+        name: &str,
+        except: RunId,
+    ) -> StoreResult<bool>;
+    /// Whether a live run of `definition` other than `except`, created by `user`, has `key`.
+    fn idempotency_taken(
+        &mut self,
+        definition: DefinitionId,
+        user: UserId,
+        key: &str,
+        except: RunId,
+    ) -> StoreResult<bool>;
+}
+
+impl Commit {
+    /// The checks every store makes before writing (requirements 2 and 3), in one place and one
+    /// order: the version check, then the commit's own consistency (its history record and row
+    /// follow the expected version: a malformed commit is `Err(Backend)`), then the name, then
+    /// the idempotency key.
+    ///
+    /// `Ok(Ok(current))`: write it; `current` is the stored version (`None`: insert a new row).
+    /// `Ok(Err(kind))`: answer [`CommitOutcome::Conflict`] and write nothing.
+    pub fn validate(
+        &self,
+        probe: &mut impl CommitProbe,
+    ) -> StoreResult<Result<Option<u64>, ConflictKind>> {
+        let current = probe.current(self.run_id)?;
+        let version_ok = match (self.expected_version, current) {
+            (0, None) => !probe.ever_used(self.run_id)?,
+            (v, Some((cur, tenant))) => v == cur && tenant == self.tenant_id,
+            _ => false,
+        };
+        if !version_ok {
+            return Ok(Err(ConflictKind::Version {
+                current: current.map(|(v, _)| v),
+            }));
+        }
+        if self.history.seq != self.expected_version + 1 || self.history.run_id != self.run_id {
+            return Err(StoreError::backend(
+                "history record does not follow the expected version",
+            ));
+        }
+        if let RunWrite::Put(run) = &self.write {
+            if run.version != self.expected_version + 1
+                || run.id != self.run_id
+                || run.tenant_id != self.tenant_id
+            {
+                return Err(StoreError::backend("run row does not match its commit"));
+            }
+            if probe.name_taken(run.definition_id, &run.name, run.id)? {
+                return Ok(Err(ConflictKind::NameTaken));
+            }
+            if let Some(key) = &run.idempotency_key {
+                if probe.idempotency_taken(run.definition_id, run.triggered_by, key, run.id)? {
+                    return Ok(Err(ConflictKind::IdempotencyKey));
+                }
+            }
+        }
+        Ok(Ok(current.map(|(v, _)| v)))
+    }
+}
+
+/// A relay's lease on the outbox messages it claimed (SCALE-2): until `until`, no other owner
+/// is offered them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutboxLease {
+    /// The claiming relay (one per engine instance).
+    pub owner: uuid::Uuid,
+    /// The lease ends here; a relay that died holding it leaves its messages to others then.
+    pub until: Timestamp,
 }
 
 /// Why a commit was not applied. Not an error: reload and decide again.
@@ -288,7 +374,14 @@ pub fn nearest_rank(p: u32, n: u64) -> Option<u64> {
 ///    never comes back.
 /// 3. **Uniqueness.** A commit that would give two live runs of one definition the same name, or
 ///    the same `(triggered_by, idempotency_key)`, returns the matching `Conflict` and writes
-///    nothing.
+///    nothing. Requirements 2 and 3 are checked by [`Commit::validate`] in one order (version,
+///    name, key); a store answers its [`CommitProbe`] questions. A store with a global write
+///    lock answers them under the lock. A store without one (several processes on one
+///    database) must not rely on check-then-write: it locks the run's row for the version
+///    check (or makes the write itself version-checked, `UPDATE … WHERE version = n`), keeps
+///    tombstones of used ids under a primary key, and holds unique constraints on the live
+///    names and keys; a unique violation it hits at write time maps to the matching
+///    `Conflict`, a serialization failure or deadlock to `Conflict(Version)` or `Unavailable`.
 /// 4. **Linearizable.** Commits on one run are serialized; a `load_run` after a committed
 ///    commit returns it (read-your-writes across threads and, for shared stores, processes).
 /// 5. **History.** Records of a run are returned in `seq` order; `seq` starts at 1 and has no gaps.
@@ -297,7 +390,10 @@ pub fn nearest_rank(p: u32, n: u64) -> Option<u64> {
 ///    them whose `next_try_at` is not after `now` **and** that have no earlier pending entry of
 ///    the same run (a run's messages are delivered in order). `outbox_record_attempt` applies
 ///    [`OutboxEntry::after`]: a delivered or dead entry never changes again and is never
-///    offered again; recording on an unknown `seq` is ignored.
+///    offered again; recording on an unknown `seq` is ignored. `outbox_claim` returns what
+///    `outbox_due` would, minus the entries another owner holds an unexpired
+///    [`OutboxLease`] on, and leases them to the caller; recording an attempt ends the lease.
+///    A store only one process relays from (memory, SQLite) may ignore leases (the default).
 /// 7. **Tenant isolation.** Every read is scoped by tenant: another tenant's id is `None`.
 /// 8. **Errors.** An `Err` means nothing was written. `Unavailable` is for transient contention
 ///    (safe to retry); `Corrupt` for data that cannot be read; `Backend` for the rest.
@@ -369,6 +465,13 @@ pub trait Store: Send + Sync {
     fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>>;
     /// The one atomic write. See the correctness requirements.
     fn commit(&self, commit: Commit) -> StoreResult<CommitOutcome>;
+    /// Everything a Start reads of the catalog in one call (a networked store can answer it in
+    /// one round trip): the definition's instruction, the run's input scope, its uploads with
+    /// their active versions, and the definition's common files, each resolved in `tenant`.
+    /// The default asks [`Store::path_part`] and [`Store::children`] part by part.
+    fn start_facts(&self, run: &Run, def: &Definition) -> StoreResult<StartFacts> {
+        read_start_facts(self, run, def)
+    }
 
     // ---- history and outbox
     /// The history of a run (also after its deletion), in `seq` order.
@@ -378,6 +481,18 @@ pub trait Store: Send + Sync {
     /// Pending entries due at `now` and first in their run's queue, in `seq` order, at most
     /// `limit` (requirement 6).
     fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
+    /// Claim the due entries for one relay (requirement 6, SCALE-2): those `outbox_due` returns
+    /// that no other owner holds an unexpired lease on, leased to `lease.owner` until
+    /// `lease.until`. The default ignores leases: right for stores one process relays from.
+    fn outbox_claim(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease: &OutboxLease,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        let _ = lease;
+        self.outbox_due(now, limit)
+    }
     /// Record one delivery attempt made at `at` (requirement 6). Unknown `seq` is ignored.
     fn outbox_record_attempt(&self, seq: u64, at: Timestamp, outcome: &Delivery)
         -> StoreResult<()>;
@@ -632,6 +747,17 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
         (**self).outbox_due(now, limit)
+    }
+    fn outbox_claim(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease: &OutboxLease,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        (**self).outbox_claim(now, limit, lease)
+    }
+    fn start_facts(&self, run: &Run, def: &Definition) -> StoreResult<StartFacts> {
+        (**self).start_facts(run, def)
     }
     fn outbox_record_attempt(
         &self,

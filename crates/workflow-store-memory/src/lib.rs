@@ -23,10 +23,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use workflow_core::{
-    nearest_rank, ApiKeyDigest, CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition,
+    nearest_rank, ApiKeyDigest, CatalogWrite, Commit, CommitOutcome, CommitProbe, Definition,
     DefinitionId, Delivery, ExecutionState, HistoryRecord, OutboxEntry, Page, PathPart, PathPartId,
-    Run, RunId, RunQuery, RunStats, RunWrite, Store, StoreError, StoreResult, Tenant, TenantId,
-    Timestamp, User, UserId,
+    Run, RunId, RunQuery, RunStats, RunWrite, Store, StoreResult, Tenant, TenantId, Timestamp,
+    User, UserId,
 };
 
 #[derive(Default)]
@@ -149,6 +149,43 @@ impl Inner {
             .collect();
         out.sort_by(|a, b| a.path.cmp(&b.path));
         out
+    }
+}
+
+/// [`Commit::validate`]'s questions, answered from the data under the store's lock.
+struct Probe<'a>(&'a Inner);
+
+impl CommitProbe for Probe<'_> {
+    fn current(&mut self, run: RunId) -> StoreResult<Option<(u64, TenantId)>> {
+        Ok(self.0.runs.get(&run).map(|r| (r.version, r.tenant_id)))
+    }
+    fn ever_used(&mut self, run: RunId) -> StoreResult<bool> {
+        Ok(self.0.ever.contains(&run))
+    }
+    fn name_taken(
+        &mut self,
+        definition: DefinitionId,
+        name: &str,
+        except: RunId,
+    ) -> StoreResult<bool> {
+        Ok(self
+            .0
+            .names
+            .get(&(definition, name.to_owned()))
+            .is_some_and(|o| *o != except))
+    }
+    fn idempotency_taken(
+        &mut self,
+        definition: DefinitionId,
+        user: UserId,
+        key: &str,
+        except: RunId,
+    ) -> StoreResult<bool> {
+        Ok(self
+            .0
+            .idempotency
+            .get(&(definition, user, key.to_owned()))
+            .is_some_and(|o| *o != except))
     }
 }
 
@@ -342,42 +379,9 @@ impl Store for MemoryStore {
 
     fn commit(&self, c: Commit) -> StoreResult<CommitOutcome> {
         let mut g = self.lock();
-        // Validate everything before the first mutation.
-        let current = g.runs.get(&c.run_id).map(|r| (r.version, r.tenant_id));
-        let version_ok = match (c.expected_version, current) {
-            (0, None) => !g.ever.contains(&c.run_id),
-            (v, Some((cur, t))) => v == cur && t == c.tenant_id,
-            _ => false,
-        };
-        if !version_ok {
-            return Ok(CommitOutcome::Conflict(ConflictKind::Version {
-                current: current.map(|(v, _)| v),
-            }));
-        }
-        if c.history.seq != c.expected_version + 1 || c.history.run_id != c.run_id {
-            return Err(StoreError::backend(
-                "history record does not follow the expected version",
-            ));
-        }
-        if let RunWrite::Put(run) = &c.write {
-            if run.version != c.expected_version + 1
-                || run.id != c.run_id
-                || run.tenant_id != c.tenant_id
-            {
-                return Err(StoreError::backend("run row does not match its commit"));
-            }
-            if g.names
-                .get(&(run.definition_id, run.name.clone()))
-                .is_some_and(|o| *o != run.id)
-            {
-                return Ok(CommitOutcome::Conflict(ConflictKind::NameTaken));
-            }
-            if let Some(k) = &run.idempotency_key {
-                let key = (run.definition_id, run.triggered_by, k.clone());
-                if g.idempotency.get(&key).is_some_and(|o| *o != run.id) {
-                    return Ok(CommitOutcome::Conflict(ConflictKind::IdempotencyKey));
-                }
-            }
+        // Validate everything before the first mutation (under the one lock).
+        if let Err(conflict) = c.validate(&mut Probe(&g))? {
+            return Ok(CommitOutcome::Conflict(conflict));
         }
         // Apply.
         if let Some(old) = g.runs.remove(&c.run_id) {

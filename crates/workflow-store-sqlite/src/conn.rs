@@ -29,7 +29,7 @@ const STATEMENT_CACHE: usize = 128;
 /// The one place driver errors become [`StoreError`]s: busy/locked is retryable
 /// (`service_unavailable`), a damaged or foreign file is `Corrupt`, the rest is `Backend`.
 pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
-    match &e {
+    let mapped = match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
                 StoreError::unavailable(format!("database is busy, retry: {e}"))
@@ -40,7 +40,8 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
             _ => StoreError::backend(format!("sqlite: {e}")),
         },
         _ => StoreError::backend(format!("sqlite: {e}")),
-    }
+    };
+    mapped.with_source(e)
 }
 
 /// SEC-4: create a missing database file readable by its owner only (0600) before SQLite opens

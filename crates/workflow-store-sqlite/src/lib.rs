@@ -126,7 +126,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use workflow_core::{
-    ApiKeyDigest, CatalogWrite, Commit, CommitOutcome, ConflictKind, Definition, DefinitionId,
+    ApiKeyDigest, CatalogWrite, Commit, CommitOutcome, CommitProbe, Definition, DefinitionId,
     Delivery, ExecutionState, Grant, HistoryRecord, OutboxEntry, Page, PathPart, PathPartId, Run,
     RunId, RunQuery, RunWrite, Store, StoreError, StoreResult, Tenant, TenantId, Timestamp, User,
     UserId,
@@ -560,52 +560,11 @@ impl SqliteStore {
 
     /// The body of [`Store::commit`], inside the IMMEDIATE transaction.
     fn commit_in(&self, c: &Connection, cm: &Commit) -> StoreResult<CommitOutcome> {
-        let run_id = uuid_text(cm.run_id.0);
-        let current: Option<(i64, String)> = self
-            .prep(c, sql!("current_version"))?
-            .query_row(params![run_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(map_err)?;
-        let current = current
-            .map(|(v, t)| {
-                u64::try_from(v)
-                    .map(|v| (v, t))
-                    .map_err(|e| codec::corrupt("version", e))
-            })
-            .transpose()?;
-        let version_ok = match (cm.expected_version, &current) {
-            (0, None) => !self.exists(c, sql!("id_ever_used"), params![run_id])?,
-            (v, Some((cur, t))) => v == *cur && *t == uuid_text(cm.tenant_id.0),
-            _ => false,
+        let current = match cm.validate(&mut Probe { store: self, c })? {
+            Ok(current) => current,
+            Err(conflict) => return Ok(CommitOutcome::Conflict(conflict)),
         };
-        if !version_ok {
-            return Ok(CommitOutcome::Conflict(ConflictKind::Version {
-                current: current.map(|(v, _)| v),
-            }));
-        }
-        if cm.history.seq != cm.expected_version + 1 || cm.history.run_id != cm.run_id {
-            return Err(StoreError::backend(
-                "history record does not follow the expected version",
-            ));
-        }
-        if let RunWrite::Put(run) = &cm.write {
-            if run.version != cm.expected_version + 1
-                || run.id != cm.run_id
-                || run.tenant_id != cm.tenant_id
-            {
-                return Err(StoreError::backend("run row does not match its commit"));
-            }
-            let def = uuid_text(run.definition_id.0);
-            if self.exists(c, sql!("name_taken"), params![def, run.name, run_id])? {
-                return Ok(CommitOutcome::Conflict(ConflictKind::NameTaken));
-            }
-            if let Some(k) = &run.idempotency_key {
-                let by = uuid_text(run.triggered_by.0);
-                if self.exists(c, sql!("idempotency_taken"), params![def, by, k, run_id])? {
-                    return Ok(CommitOutcome::Conflict(ConflictKind::IdempotencyKey));
-                }
-            }
-        }
+        let run_id = uuid_text(cm.run_id.0);
         match &cm.write {
             RunWrite::Put(run) => {
                 let p = run_params(run)?;
@@ -637,6 +596,57 @@ impl SqliteStore {
             )?;
         }
         Ok(CommitOutcome::Committed)
+    }
+}
+
+/// [`Commit::validate`]'s questions, answered inside the commit's IMMEDIATE transaction (the
+/// database's one write lock is held, so check-then-write is safe).
+struct Probe<'a> {
+    store: &'a SqliteStore,
+    c: &'a Connection,
+}
+
+impl CommitProbe for Probe<'_> {
+    fn current(&mut self, run: RunId) -> StoreResult<Option<(u64, TenantId)>> {
+        let row: Option<(i64, String)> = self
+            .store
+            .prep(self.c, sql!("current_version"))?
+            .query_row(params![uuid_text(run.0)], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(map_err)?;
+        row.map(|(v, t)| {
+            let v = u64::try_from(v).map_err(|e| codec::corrupt("version", e))?;
+            Ok((v, TenantId(codec::parse_uuid(&t)?)))
+        })
+        .transpose()
+    }
+    fn ever_used(&mut self, run: RunId) -> StoreResult<bool> {
+        self.store
+            .exists(self.c, sql!("id_ever_used"), params![uuid_text(run.0)])
+    }
+    fn name_taken(
+        &mut self,
+        definition: DefinitionId,
+        name: &str,
+        except: RunId,
+    ) -> StoreResult<bool> {
+        let p = params![uuid_text(definition.0), name, uuid_text(except.0)];
+        self.store.exists(self.c, sql!("name_taken"), p)
+    }
+    fn idempotency_taken(
+        &mut self,
+        definition: DefinitionId,
+        user: UserId,
+        key: &str,
+        except: RunId,
+    ) -> StoreResult<bool> {
+        let p = params![
+            uuid_text(definition.0),
+            uuid_text(user.0),
+            key,
+            uuid_text(except.0)
+        ];
+        self.store.exists(self.c, sql!("idempotency_taken"), p)
     }
 }
 

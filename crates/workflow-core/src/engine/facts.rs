@@ -5,7 +5,7 @@ use crate::error::{Error, Result, StoreError};
 use crate::ids::{PathPartId, TenantId};
 use crate::model::{Definition, PathPart, PathPartKind, Run};
 use crate::rules::UploadStatus;
-use crate::snapshot::{Resolved, StartFacts};
+use crate::snapshot::{active_version_of, resolve_part, Resolved, StartFacts};
 use crate::store::Store;
 
 impl<S: Store> Engine<S> {
@@ -20,23 +20,8 @@ impl<S: Store> Engine<S> {
             })
     }
 
-    fn resolve(&self, tenant: TenantId, id: PathPartId) -> Result<Resolved> {
-        let part = self.store.path_part(tenant, id)?;
-        let active_version = match &part {
-            Some(p) if p.kind == PathPartKind::Document => self.active_version(tenant, p.id)?,
-            _ => None,
-        };
-        Ok(Resolved {
-            id,
-            part,
-            active_version,
-        })
-    }
-
     fn active_version(&self, tenant: TenantId, doc: PathPartId) -> Result<Option<PathPart>> {
-        Ok(self.store.children(tenant, doc)?.into_iter().find(|v| {
-            v.kind == PathPartKind::DocumentVersion && v.version.as_ref().is_some_and(|i| i.active)
-        }))
+        Ok(active_version_of(&self.store, tenant, doc)?)
     }
 
     pub(super) fn resolve_all(
@@ -44,7 +29,9 @@ impl<S: Store> Engine<S> {
         tenant: TenantId,
         ids: &[PathPartId],
     ) -> Result<Vec<Resolved>> {
-        ids.iter().map(|id| self.resolve(tenant, *id)).collect()
+        ids.iter()
+            .map(|id| Ok(resolve_part(&self.store, tenant, *id)?))
+            .collect()
     }
 
     /// The documents directly under `folder` (a run's `inputs/` or `outputs/`).
@@ -58,24 +45,7 @@ impl<S: Store> Engine<S> {
     }
 
     pub(super) fn start_facts(&self, run: &Run, def: &Definition) -> Result<StartFacts> {
-        let t = run.tenant_id;
-        Ok(StartFacts {
-            instruction: def.instruction_id.map(|i| self.resolve(t, i)).transpose()?,
-            scope: self.resolve_all(t, &run.input_scope)?,
-            uploads: self
-                .documents_in(t, run.folders.inputs_id)?
-                .into_iter()
-                .map(|d| {
-                    let active_version = self.active_version(t, d.id)?;
-                    Ok(Resolved {
-                        id: d.id,
-                        part: Some(d),
-                        active_version,
-                    })
-                })
-                .collect::<Result<_>>()?,
-            common: self.resolve_all(t, &def.common_file_ids)?,
-        })
+        Ok(self.store.start_facts(run, def)?)
     }
 
     /// Every upload of `run` with an active version, and that version's status.

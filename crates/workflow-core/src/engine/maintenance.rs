@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::ids::RunId;
 use crate::model::{ActorStamp, OutboxEntry, OutboxMessage};
 use crate::rules;
-use crate::store::{Delivery, DispatchError, Store};
+use crate::store::{Delivery, DispatchError, OutboxLease, Store};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -46,12 +46,25 @@ pub trait RelayObserver: Send + Sync {
 
 /// The relay's in-process state: which runs have a delivery in flight, and the wake-up signal
 /// commits send.
-#[derive(Default)]
 pub(super) struct RelayState {
+    /// This relay's name in outbox leases (SCALE-2): one per engine.
+    owner: uuid::Uuid,
     in_flight: Mutex<HashSet<RunId>>,
     generation: Mutex<u64>,
     signal: Condvar,
     pub(super) observer: Option<Arc<dyn RelayObserver>>,
+}
+
+impl Default for RelayState {
+    fn default() -> Self {
+        RelayState {
+            owner: uuid::Uuid::new_v4(),
+            in_flight: Mutex::default(),
+            generation: Mutex::default(),
+            signal: Condvar::new(),
+            observer: None,
+        }
+    }
 }
 
 impl RelayState {
@@ -97,14 +110,24 @@ enum Attempted {
 }
 
 impl<S: Store> Engine<S> {
-    /// Claim the first due message whose run has no delivery in flight. `outbox_due` returns
+    /// Claim the first due message whose run has no delivery in flight. `outbox_claim` returns
     /// one message per run (the first of its queue) and at most `relay_parallelism` runs are in
     /// flight here, so `relay_parallelism + 1` entries always include a claimable one if any is
-    /// due: a claim reads (and decodes) a handful of rows, not the whole queue.
+    /// due: a claim reads (and decodes) a handful of rows, not the whole queue. On a shared
+    /// store the entries come leased to this engine (SCALE-2); those not taken now stay
+    /// this engine's until the lease ends, and its next claim offers them again.
     fn claim(&self) -> Result<Option<(OutboxEntry, Claim<'_>)>> {
         let in_flight_max = self.config.relay_parallelism.max(1) as u32;
         let limit = self.config.relay_batch.min(in_flight_max + 1).max(1);
-        let due = self.store.outbox_due(self.clock.now(), limit)?;
+        let now = self.clock.now();
+        let lease = OutboxLease {
+            owner: self.relay.owner,
+            until: chrono::Duration::from_std(self.config.relay_lease)
+                .ok()
+                .and_then(|d| now.checked_add_signed(d))
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+        };
+        let due = self.store.outbox_claim(now, limit, &lease)?;
         let mut in_flight = self
             .relay
             .in_flight

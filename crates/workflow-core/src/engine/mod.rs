@@ -51,6 +51,11 @@ pub struct EngineConfig {
     pub relay_parallelism: usize,
     /// Backoff and dead-lettering (DISP-4, DISP-5).
     pub relay: crate::rules::RelayPolicy,
+    /// How long a relay's claim on a message keeps other processes' relays off it (SCALE-2):
+    /// longer than a delivery can take (the dispatcher's own timeouts), so that in a crash-free
+    /// run no message is delivered twice; a relay that dies holding claims delays their
+    /// messages by at most this.
+    pub relay_lease: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -62,6 +67,7 @@ impl Default for EngineConfig {
             relay_batch: 256,
             relay_parallelism: 4,
             relay: crate::rules::RelayPolicy::default(),
+            relay_lease: std::time::Duration::from_secs(120),
         }
     }
 }

@@ -60,6 +60,8 @@ delegate! {
     history(tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>>;
     outbox_pending(limit: u32) -> StoreResult<Vec<OutboxEntry>>;
     outbox_due(now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
+    outbox_claim(now: Timestamp, limit: u32, lease: &OutboxLease) -> StoreResult<Vec<OutboxEntry>>;
+    start_facts(run: &Run, def: &Definition) -> StoreResult<workflow_core::snapshot::StartFacts>;
     outbox_record_attempt(seq: u64, at: Timestamp, outcome: &Delivery) -> StoreResult<()>;
     outbox_for_run(tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>>;
 }
