@@ -1,0 +1,1 @@
+SELECT count(*) FROM runs WHERE tenant_id = $1 /*FILTERS*/

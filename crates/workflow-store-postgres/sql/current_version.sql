@@ -1,0 +1,1 @@
+SELECT version FROM runs WHERE id = $1

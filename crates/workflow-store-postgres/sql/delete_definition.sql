@@ -1,0 +1,1 @@
+DELETE FROM definitions WHERE tenant_id = $1 AND id = $2

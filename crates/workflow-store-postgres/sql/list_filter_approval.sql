@@ -1,0 +1,2 @@
+-- Any of the approval states (a text[]).
+AND approval_state = ANY($?)

@@ -1,0 +1,1 @@
+AND definition_id = $?

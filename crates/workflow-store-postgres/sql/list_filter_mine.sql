@@ -1,0 +1,1 @@
+AND triggered_by = $?

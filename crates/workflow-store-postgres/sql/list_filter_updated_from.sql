@@ -1,0 +1,1 @@
+AND updated_at >= $?
