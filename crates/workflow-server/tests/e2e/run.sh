@@ -6,6 +6,9 @@
 # (one with --runner none: the script posts the callbacks; one with --runner local), runs
 # ksapi_e2e.py, stops the servers (SIGTERM: graceful shutdown) and exits non-zero on any failure.
 # The last line is `N passed, M failed`.
+#
+# With E2E_PG_URL=postgres://user@host:port/db (SCALE-1), each server gets a fresh PostgreSQL
+# database on that cluster instead of a SQLite file (created with psql, dropped at the end).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,12 +18,17 @@ venv="$target/ksapi-venv"
 work="$(mktemp -d "${TMPDIR:-/tmp}/wf-e2e.XXXXXX")"
 pids=()
 
+pg_dbs=()
+
 cleanup() {
   for p in "${pids[@]:-}"; do
     [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
   done
   for p in "${pids[@]:-}"; do
     [ -n "$p" ] && wait "$p" 2>/dev/null || true
+  done
+  for d in "${pg_dbs[@]:-}"; do
+    [ -n "$d" ] && psql -q "$E2E_PG_URL" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true
   done
   rm -rf "$work"
 }
@@ -40,9 +48,23 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# Sets db_args, the --db of server $1: a SQLite file, or a fresh PostgreSQL database with
+# E2E_PG_URL.
+db_for() {
+  if [ -z "${E2E_PG_URL:-}" ]; then
+    db_args=(--db "$work/$1.sqlite")
+    return
+  fi
+  local db="wf_e2e_${1}_$$"
+  psql -q "$E2E_PG_URL" -c "CREATE DATABASE $db" >/dev/null
+  pg_dbs+=("$db")
+  db_args=(--db "${E2E_PG_URL%/*}/$db" --token-secret-file "$work/$1.token-secret")
+}
+
 start_server() { # name port extra-args...
   local name="$1" port="$2"; shift 2
-  "$bin" --db "$work/$name.sqlite" --listen "127.0.0.1:$port" --fixture "$here/fixture.json" \
+  db_for "$name"
+  "$bin" "${db_args[@]}" --listen "127.0.0.1:$port" --fixture "$here/fixture.json" \
     --maintenance-ms 200 "$@" >"$work/$name.out" 2>"$work/$name.log" &
   pids+=("$!")
   for _ in $(seq 1 100); do
