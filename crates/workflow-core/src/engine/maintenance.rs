@@ -127,12 +127,16 @@ impl<S: Store> Engine<S> {
                 .and_then(|d| now.checked_add_signed(d))
                 .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC),
         };
-        let due = self.store.outbox_claim(now, limit, &lease)?;
+        // The in-flight lock is held across the read: a delivery ends (its run leaves the
+        // set) only after its attempt was recorded, so a read made under the lock either sees
+        // the run still in flight or the message already recorded, never a delivered message
+        // whose run looks free (which would deliver it twice).
         let mut in_flight = self
             .relay
             .in_flight
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        let due = self.store.outbox_claim(now, limit, &lease)?;
         for entry in due {
             let run = entry.message.key().run_id;
             if in_flight.insert(run) {
