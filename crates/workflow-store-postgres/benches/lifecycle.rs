@@ -31,7 +31,9 @@ impl Db {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap();
         let (base, query) = admin.split_once('?').unwrap_or((admin, ""));
-        let cut = base.rfind('/').filter(|i| *i > base.find("://").unwrap_or(0) + 2);
+        let cut = base
+            .rfind('/')
+            .filter(|i| *i > base.find("://").unwrap_or(0) + 2);
         let mut url = format!("{}/{name}", cut.map_or(base, |i| &base[..i]));
         if !query.is_empty() {
             url = format!("{url}?{query}");
@@ -47,7 +49,10 @@ impl Db {
 impl Drop for Db {
     fn drop(&mut self) {
         if let Ok(mut c) = Client::connect(&self.admin, NoTls) {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
@@ -108,10 +113,16 @@ impl RawSide {
     fn new(url: &str) -> Self {
         drop(PgStore::connect(url).unwrap()); // the same schema
         let mut client = Client::connect(url, NoTls).unwrap();
-        let statements = [RAW_INSERT, RAW_TOMBSTONE, RAW_START, RAW_COMPLETE, RAW_HISTORY]
-            .iter()
-            .map(|s| client.prepare(s).unwrap())
-            .collect();
+        let statements = [
+            RAW_INSERT,
+            RAW_TOMBSTONE,
+            RAW_START,
+            RAW_COMPLETE,
+            RAW_HISTORY,
+        ]
+        .iter()
+        .map(|s| client.prepare(s).unwrap())
+        .collect();
         RawSide {
             client,
             n: 0,
@@ -148,8 +159,11 @@ impl RawSide {
             } else {
                 assert_eq!(tx.execute(stmt, &[&id, &t]).unwrap(), 1);
             }
-            tx.execute(history, &[&id, &seq, &tenant, &from, &to, &event, &user, &t])
-                .unwrap();
+            tx.execute(
+                history,
+                &[&id, &seq, &tenant, &from, &to, &event, &user, &t],
+            )
+            .unwrap();
             tx.commit().unwrap();
         }
     }
@@ -195,7 +209,9 @@ fn main() {
         .sample_size(10)
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();
-    c.bench_function("postgres lifecycle: engine", |b| b.iter(|| engine.lifecycle()));
+    c.bench_function("postgres lifecycle: engine", |b| {
+        b.iter(|| engine.lifecycle())
+    });
     c.bench_function("postgres lifecycle: raw minimal writes", |b| {
         b.iter(|| raw.lifecycle())
     });

@@ -40,7 +40,11 @@ pub(crate) fn from_ts(n: i64) -> Timestamp {
 /// A window bound as stored nanoseconds: times outside what can be stored compare as the lowest
 /// or highest value, so a far bound is a valid, open-looking bound, not an error.
 pub(crate) fn bound(t: Timestamp) -> i64 {
-    ts(t).unwrap_or(if t.timestamp() < 0 { i64::MIN } else { i64::MAX })
+    ts(t).unwrap_or(if t.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
 }
 
 pub(crate) fn int(n: u64, what: &str) -> StoreResult<i64> {

@@ -53,8 +53,15 @@ pub(crate) fn prepare_cached(
 }
 
 /// The r2d2 manager: r2d2_postgres's, plus a statement cache per connection.
-#[derive(Debug)]
 pub(crate) struct Manager(pub(crate) PostgresConnectionManager<Tls>);
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The TLS connector (feature `tls`) has no Debug; the connection config is not shown
+        // either (it may hold a password).
+        f.debug_struct("Manager").finish_non_exhaustive()
+    }
+}
 
 impl r2d2::ManageConnection for Manager {
     type Connection = Conn;
@@ -150,9 +157,7 @@ pub(crate) fn map_err(e: impl Into<DriverError>) -> StoreError {
                     let cause = std::error::Error::source(&e)
                         .map(|s| format!(": {s}"))
                         .unwrap_or_default();
-                    StoreError::corrupt(format!(
-                        "unreadable value in the database: {text}{cause}"
-                    ))
+                    StoreError::corrupt(format!("unreadable value in the database: {text}{cause}"))
                 } else {
                     StoreError::backend(format!("postgres: {text}"))
                 }

@@ -101,8 +101,8 @@ use workflow_core::uuid::Uuid;
 use workflow_core::{
     ApiKeyDigest, CatalogWrite, Commit, CommitOutcome, CommitProbe, ConflictKind, Definition,
     DefinitionId, Delivery, ExecutionState, Grant, HistoryRecord, OutboxEntry, OutboxLease, Page,
-    PathPart, PathPartId, Run, RunId, RunQuery, RunStats, RunWrite, Store, StoreError,
-    StoreResult, Tenant, TenantId, Timestamp, User, UserId,
+    PathPart, PathPartId, Run, RunId, RunQuery, RunStats, RunWrite, Store, StoreError, StoreResult,
+    Tenant, TenantId, Timestamp, User, UserId,
 };
 
 /// Options of [`PgStore::connect_with`].
@@ -304,7 +304,11 @@ impl PgStore {
 
     /// `f` inside one transaction: `REPEATABLE READ, READ ONLY` for reads that must see one
     /// snapshot, else `READ COMMITTED`. Committed when `f` returns `Ok`, rolled back otherwise.
-    fn tx<T>(&self, read_only: bool, f: impl FnOnce(&mut Tx<'_>) -> StoreResult<T>) -> StoreResult<T> {
+    fn tx<T>(
+        &self,
+        read_only: bool,
+        f: impl FnOnce(&mut Tx<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let mut c = self.conn()?;
         let conn: &mut Conn = &mut c;
         let (client, cache) = conn.split();
@@ -627,7 +631,9 @@ impl Store for PgStore {
     }
 
     fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
-        self.tx(false, |t| writes.iter().try_for_each(|w| self.apply_one(t, w)))
+        self.tx(false, |t| {
+            writes.iter().try_for_each(|w| self.apply_one(t, w))
+        })
     }
 
     fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>> {
@@ -852,7 +858,11 @@ impl Store for PgStore {
     }
 
     fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> {
-        self.rows(sql!("outbox_for_run"), &[&tenant.0, &run.0], outbox_from_row)
+        self.rows(
+            sql!("outbox_for_run"),
+            &[&tenant.0, &run.0],
+            outbox_from_row,
+        )
     }
 }
 

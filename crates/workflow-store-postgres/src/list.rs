@@ -69,7 +69,9 @@ impl Built {
     /// placeholders are numbered, and its parameters, `extra` after the filters'.
     pub(crate) fn statement(&self, template: &str) -> StoreResult<String> {
         if !template.contains("/*FILTERS*/") {
-            return Err(StoreError::backend("query template lost its FILTERS marker"));
+            return Err(StoreError::backend(
+                "query template lost its FILTERS marker",
+            ));
         }
         Ok(number(
             &strip(template)
@@ -100,7 +102,9 @@ impl Built {
 fn push(b: &mut Built, fragment: &str, values: Vec<Value>) -> StoreResult<()> {
     let f = strip(fragment);
     if f.matches(NEXT).count() != values.len() {
-        return Err(StoreError::backend("list filter fragment and its values disagree"));
+        return Err(StoreError::backend(
+            "list filter fragment and its values disagree",
+        ));
     }
     b.filters.push(' ');
     b.filters.push_str(&f);

@@ -15,7 +15,7 @@ pub const SCHEMA_VERSION: i32 = 1;
 
 /// The advisory lock key of the migrations (an arbitrary constant: "wf-migr" in ASCII). Advisory
 /// locks are per database, so databases of one server do not wait for each other.
-const MIGRATION_LOCK: i64 = 0x7766_2d6d_6967_72;
+const MIGRATION_LOCK: i64 = 0x0077_662d_6d69_6772;
 
 /// Bring the database to [`SCHEMA_VERSION`], or refuse it untouched when it is newer.
 pub(crate) fn migrate(client: &mut Client) -> StoreResult<()> {
@@ -29,10 +29,13 @@ pub(crate) fn migrate(client: &mut Client) -> StoreResult<()> {
         .try_get(0)
         .map_err(map_err)?;
     let current: i32 = if exists {
-        tx.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
-            .map_err(map_err)?
-            .try_get(0)
-            .map_err(map_err)?
+        tx.query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .map_err(map_err)?
+        .try_get(0)
+        .map_err(map_err)?
     } else {
         0
     };

@@ -39,7 +39,9 @@ SELECT md5('r' || i)::uuid, md5('t' || (i % 10))::uuid, md5('d' || (i % 100))::u
 FROM generate_series(1::bigint, $2::bigint) AS i";
 
 fn md5_uuid(c: &mut postgres::Client, text: &str) -> Uuid {
-    c.query_one("SELECT md5($1)::uuid", &[&text]).unwrap().get(0)
+    c.query_one("SELECT md5($1)::uuid", &[&text])
+        .unwrap()
+        .get(0)
 }
 
 fn t(seconds: i64) -> workflow_core::Timestamp {
@@ -50,13 +52,18 @@ fn t(seconds: i64) -> workflow_core::Timestamp {
 /// filter × order × direction, tenant-wide and per definition, at 100k runs.
 #[test]
 fn list_3_every_filter_and_order_is_served_by_an_index_at_100k_runs() {
-    let Some(db) = common::TempDb::new() else { return };
+    let Some(db) = common::TempDb::new() else {
+        return;
+    };
     let store = PgStore::connect(&db.url).unwrap();
     let mut c = db.client();
     let started = std::time::Instant::now();
     c.execute(FILL, &[&BASE, &RUNS]).unwrap();
     c.batch_execute("VACUUM ANALYZE runs").unwrap();
-    eprintln!("{RUNS} runs inserted and analyzed in {:?}", started.elapsed());
+    eprintln!(
+        "{RUNS} runs inserted and analyzed in {:?}",
+        started.elapsed()
+    );
     let tenant = TenantId(md5_uuid(&mut c, "t0"));
     let def = DefinitionId(md5_uuid(&mut c, "d0"));
     let other_def = DefinitionId(md5_uuid(&mut c, "d10"));

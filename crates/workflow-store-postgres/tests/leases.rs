@@ -46,24 +46,50 @@ fn lease(owner: Uuid, until: Timestamp) -> OutboxLease {
 /// recording an attempt ends it; a delivered message is never offered again.
 #[test]
 fn scale_2_a_lease_hides_messages_from_other_relays_until_it_ends() {
-    let Some((w, _db)) = world_with_dispatches(6) else { return };
+    let Some((w, _db)) = world_with_dispatches(6) else {
+        return;
+    };
     let store = w.engine.store();
     let now = w.clock.now();
     let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     let due = seqs(&store.outbox_due(now, 100).unwrap());
     assert_eq!(due.len(), 6);
     let minute = Duration::seconds(60);
-    assert_eq!(seqs(&store.outbox_claim(now, 100, &lease(a, now + minute)).unwrap()), due);
-    assert!(store.outbox_claim(now, 100, &lease(b, now + minute)).unwrap().is_empty());
+    assert_eq!(
+        seqs(
+            &store
+                .outbox_claim(now, 100, &lease(a, now + minute))
+                .unwrap()
+        ),
+        due
+    );
+    assert!(store
+        .outbox_claim(now, 100, &lease(b, now + minute))
+        .unwrap()
+        .is_empty());
     // The owner is offered its leased messages again (a relay that restarts its loop).
-    assert_eq!(seqs(&store.outbox_claim(now, 100, &lease(a, now + minute)).unwrap()), due);
+    assert_eq!(
+        seqs(
+            &store
+                .outbox_claim(now, 100, &lease(a, now + minute))
+                .unwrap()
+        ),
+        due
+    );
     // After the lease, another relay takes them over (the first one died).
     let later = now + minute + Duration::seconds(1);
     assert_eq!(
-        seqs(&store.outbox_claim(later, 100, &lease(b, later + minute)).unwrap()),
+        seqs(
+            &store
+                .outbox_claim(later, 100, &lease(b, later + minute))
+                .unwrap()
+        ),
         due
     );
-    assert!(store.outbox_claim(later, 100, &lease(a, later + minute)).unwrap().is_empty());
+    assert!(store
+        .outbox_claim(later, 100, &lease(a, later + minute))
+        .unwrap()
+        .is_empty());
     // Recording ends the lease: a retried message is offered to anyone once due again.
     store
         .outbox_record_attempt(
@@ -75,22 +101,37 @@ fn scale_2_a_lease_hides_messages_from_other_relays_until_it_ends() {
             },
         )
         .unwrap();
-    store.outbox_record_attempt(due[1], later, &Delivery::Delivered).unwrap();
-    let got = seqs(&store.outbox_claim(later, 100, &lease(c, later + minute)).unwrap());
+    store
+        .outbox_record_attempt(due[1], later, &Delivery::Delivered)
+        .unwrap();
+    let got = seqs(
+        &store
+            .outbox_claim(later, 100, &lease(c, later + minute))
+            .unwrap(),
+    );
     assert_eq!(got, vec![due[0]]);
     // The outbox_due view ignores leases; the delivered one is gone for everyone.
     let end = later + minute * 3;
     let mut rest = due.clone();
     rest.remove(1);
     assert_eq!(seqs(&store.outbox_due(end, 100).unwrap()), rest);
-    assert_eq!(seqs(&store.outbox_claim(end, 100, &lease(a, end + minute)).unwrap()), rest);
+    assert_eq!(
+        seqs(
+            &store
+                .outbox_claim(end, 100, &lease(a, end + minute))
+                .unwrap()
+        ),
+        rest
+    );
 }
 
 /// SCALE-2: eight relays (own pools, like processes) claim and deliver at once; every message
 /// is delivered exactly once.
 #[test]
 fn scale_2_racing_relays_deliver_each_message_exactly_once() {
-    let Some((w, db)) = world_with_dispatches(40) else { return };
+    let Some((w, db)) = world_with_dispatches(40) else {
+        return;
+    };
     let now = w.clock.now();
     let expected = seqs(&w.engine.store().outbox_pending(1000).unwrap());
     assert_eq!(expected.len(), 40);
@@ -116,7 +157,9 @@ fn scale_2_racing_relays_deliver_each_message_exactly_once() {
                     }
                     for e in claimed {
                         *delivered.lock().unwrap().entry(e.seq).or_default() += 1;
-                        store.outbox_record_attempt(e.seq, now, &Delivery::Delivered).unwrap();
+                        store
+                            .outbox_record_attempt(e.seq, now, &Delivery::Delivered)
+                            .unwrap();
                     }
                 }
             })

@@ -23,7 +23,9 @@ const EMPTY: &str = "DELETE FROM outbox; DELETE FROM history; DELETE FROM runs;
 /// thread gate, approve and reap calls on PostgreSQL equals some serial order of them.
 #[test]
 fn conc_1_postgres_store_histories_are_linearizable() {
-    let Some(db) = common::TempDb::new() else { return };
+    let Some(db) = common::TempDb::new() else {
+        return;
+    };
     let store = Arc::new(PgStore::connect(&db.url).unwrap());
     let mut admin = db.client();
     let config = Config::from_env("LIN_HISTORIES");

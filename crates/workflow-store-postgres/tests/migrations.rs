@@ -10,8 +10,11 @@ use std::sync::{Arc, Barrier};
 use workflow_core::{Store, StoreErrorKind, Tenant, TenantId};
 use workflow_store_postgres::{PgStore, SCHEMA_VERSION};
 
+/// Tables with their row counts, and the migrations' (version, applied_at) rows.
+type Fingerprint = (Vec<(String, i64)>, Vec<(i32, String)>);
+
 /// Every table of the public schema with its row count, and the migrations' rows.
-fn fingerprint(db: &TempDb) -> (Vec<(String, i64)>, Vec<(i32, String)>) {
+fn fingerprint(db: &TempDb) -> Fingerprint {
     let mut c = db.client();
     let tables: Vec<String> = c
         .query(
@@ -64,8 +67,18 @@ fn scale_4_fresh_database_migrates_and_reconnect_is_a_no_op() {
         migrations.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
         (1..=SCHEMA_VERSION).collect::<Vec<_>>()
     );
-    for t in ["runs", "run_ids", "history", "outbox", "users", "schema_migrations"] {
-        assert!(tables.iter().any(|(n, _)| n == t), "no table {t}: {tables:?}");
+    for t in [
+        "runs",
+        "run_ids",
+        "history",
+        "outbox",
+        "users",
+        "schema_migrations",
+    ] {
+        assert!(
+            tables.iter().any(|(n, _)| n == t),
+            "no table {t}: {tables:?}"
+        );
     }
     let again = PgStore::connect(&db.url).unwrap();
     assert_eq!(again.tenant(tenant.id).unwrap(), Some(tenant));
@@ -121,8 +134,8 @@ fn unreachable_server_is_unavailable() {
         return;
     }
     // Port 1 on loopback: nothing listens there.
-    let err = PgStore::connect("postgres://postgres@127.0.0.1:1/postgres?connect_timeout=2")
-        .unwrap_err();
+    let err =
+        PgStore::connect("postgres://postgres@127.0.0.1:1/postgres?connect_timeout=2").unwrap_err();
     assert_eq!(err.kind, StoreErrorKind::Unavailable, "{err}");
     assert!(std::error::Error::source(&err).is_some());
     let err = PgStore::connect("postgres://127.0.0.1:notaport/db").unwrap_err();

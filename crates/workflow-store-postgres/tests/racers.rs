@@ -189,7 +189,10 @@ fn check_races(db: &TempDb, runs: &[RunId], lines: &[String]) {
             .iter()
             .filter(|e| matches!(e, Event::Completed | Event::Stopped | Event::Failed))
             .collect();
-        assert_eq!(starts, 1, "CONC-3: run {id} started {starts} times: {events:?}");
+        assert_eq!(
+            starts, 1,
+            "CONC-3: run {id} started {starts} times: {events:?}"
+        );
         assert_eq!(terminal.len(), 1, "CONC-2: run {id}: {events:?}");
         assert_eq!(h.len(), 3, "run {id}: {events:?}");
         let dispatches = store
@@ -198,10 +201,16 @@ fn check_races(db: &TempDb, runs: &[RunId], lines: &[String]) {
             .iter()
             .filter(|e| matches!(e.message, OutboxMessage::Dispatch(_)))
             .count();
-        assert_eq!(dispatches, 1, "CONC-3: run {id} dispatched {dispatches} times");
+        assert_eq!(
+            dispatches, 1,
+            "CONC-3: run {id} dispatched {dispatches} times"
+        );
         let wins = lines.iter().filter(|l| **l == format!("WIN {id}")).count();
         let completed = usize::from(*terminal[0] == Event::Completed);
-        assert_eq!(wins, completed, "CONC-2: callback winners of {id}: {events:?}");
+        assert_eq!(
+            wins, completed,
+            "CONC-2: callback winners of {id}: {events:?}"
+        );
     }
     drop(store);
     check_invariants(db);
