@@ -16,7 +16,9 @@ if [ -z "${WORKFLOW_PG_URL:-}" ]; then
   pg_dir="$(mktemp -d "${TMPDIR:-/tmp}/wf-pg.XXXXXX")"
   trap 'bash scripts/pg.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
   WORKFLOW_PG_URL="$(bash scripts/pg.sh start "$pg_dir")"
-  export WORKFLOW_PG_URL
+  # The crash test restarts the cluster (pg_ctl restart -m immediate) under load.
+  WORKFLOW_PG_DATA="$pg_dir/data"
+  export WORKFLOW_PG_URL WORKFLOW_PG_DATA
 fi
 echo "PostgreSQL at $WORKFLOW_PG_URL"
 

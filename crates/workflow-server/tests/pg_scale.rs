@@ -8,69 +8,17 @@
 //! `WORKFLOW_PG_RELAY_DISPATCHES` sets the exactly-once count (default 3000).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod pg_common;
+
+use pg_common::*;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use workflow_core::*;
 use workflow_store_postgres::PgStore;
-
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/fixture.json");
-/// The e2e fixture's OWNER, its tenant, the `summarise` definition and the `eng` folder.
-const OWNER_KEY: &str = "sk-user-e2e-owner";
-const SUMMARISE: &str = "8eec69a1-330e-53b4-a884-2be90ab90470";
-const ENG_FOLDER: &str = "e1c8c354-7077-5057-9439-3802ba1055a4";
-const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const RELAY_WORKERS: usize = 4;
-
-/// The cluster's URL; `None` (skip) only outside CI.
-fn pg_url() -> Option<String> {
-    match std::env::var("WORKFLOW_PG_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("WORKFLOW_PG_URL is unset under CI: the PostgreSQL tests must run")
-        }
-        _ => {
-            eprintln!("skipped: WORKFLOW_PG_URL unset");
-            None
-        }
-    }
-}
-
-/// A fresh database on the cluster, dropped when this is dropped.
-struct FreshDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl FreshDb {
-    fn new(admin: &str) -> FreshDb {
-        let name = format!("wf_scale_{}", uuid::Uuid::new_v4().simple());
-        let mut c = postgres::Client::connect(admin, postgres::NoTls).unwrap();
-        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-        FreshDb {
-            admin: admin.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for FreshDb {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
 
 /// A webhook receiver that records every delivery's `webhook-id` and answers 200, after
 /// `delay_ms`. One thread per connection, HTTP/1.1 keep-alive.
@@ -148,75 +96,6 @@ impl Receiver {
     }
 }
 
-/// One `workflow-server` process.
-struct Server {
-    child: Child,
-}
-
-impl Server {
-    fn spawn(db: &str, hook: &str, dir: &std::path::Path, lease_ms: u64) -> Server {
-        let secret = dir.join("webhook.secret");
-        std::fs::write(&secret, WEBHOOK_SECRET).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_workflow-server"))
-            .args(["--db", db, "--listen", "127.0.0.1:0", "--fixture", FIXTURE])
-            .args(["--runner", "webhook", "--webhook-url", hook])
-            .arg("--webhook-secret-file")
-            .arg(&secret)
-            .arg("--token-secret-file")
-            .arg(dir.join("token.secret"))
-            .args(["--maintenance-ms", "100"])
-            .args(["--relay-lease-ms", &lease_ms.to_string()])
-            .args(["--relay-workers", &RELAY_WORKERS.to_string()])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        loop {
-            let line = lines
-                .next()
-                .expect("the server exited before listening")
-                .unwrap();
-            if line.contains("listening on") {
-                break;
-            }
-        }
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// The test's own engine on the database (it never relays: the servers do).
-fn engine(db: &str) -> Arc<Engine<PgStore>> {
-    let store = PgStore::connect(db).unwrap();
-    let config = EngineConfig {
-        relay_after_commit: false,
-        ..EngineConfig::default()
-    };
-    Arc::new(Engine::new(store).with_config(config))
-}
-
-fn owner(e: &Engine<PgStore>) -> Actor {
-    Actor::of(&e.store().user_by_api_key(OWNER_KEY).unwrap().unwrap())
-}
-
-fn id(s: &str) -> uuid::Uuid {
-    uuid::Uuid::parse_str(s).unwrap()
-}
-
 /// Create and start `n` runs of `summarise` from 4 threads; their dispatches queue.
 fn start_runs(e: &Arc<Engine<PgStore>>, n: usize) {
     let actor = owner(e);
@@ -232,15 +111,6 @@ fn start_runs(e: &Arc<Engine<PgStore>>, n: usize) {
             });
         }
     });
-}
-
-/// Wait (up to `limit`) until `done`, polling.
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// SCALE-1, SCALE-2: three server processes relay one database's outbox; each of the
