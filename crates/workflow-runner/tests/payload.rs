@@ -7,8 +7,13 @@ use workflow_core::*;
 use workflow_runner::payload::JSON_SCHEMA;
 use workflow_runner::{PayloadBuilder, TokenKeys, SCHEMA};
 
+/// The fixed instant the test dispatch was made at.
+fn clock() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap()
+}
+
 fn dispatch() -> Dispatch {
-    let at = Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
+    let at = clock();
     Dispatch {
         key: DispatchKey {
             run_id: RunId(uuid::Uuid::from_u128(2)),
@@ -89,7 +94,9 @@ fn disp_1_dispatch_payload_matches_its_schema() {
             d.key.run_id
         )
     );
-    let claims = keys.verify(&p.callback_token, Utc::now()).unwrap();
+    // Verified at the dispatch's own clock (a fixed instant), not the wall clock: the token's
+    // expiry is derived from the fixed deadline, so `Utc::now()` would make this a time bomb.
+    let claims = keys.verify(&p.callback_token, clock()).unwrap();
     assert_eq!(
         (
             claims.tenant_id,
