@@ -10,32 +10,10 @@
 mod pg_common;
 
 use pg_common::*;
-use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use workflow_core::*;
-
-/// One request over a fresh connection: `Some((status, body))`, or `None` when the server was
-/// unreachable or the answer cut off (not acknowledged).
-fn http(addr: &str, method: &str, path: &str, body: &str) -> Option<(u16, Value)> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {OWNER_KEY}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let status = out.get(9..12)?.parse().ok()?;
-    let (_, body) = out.split_once("\r\n\r\n")?;
-    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
-}
 
 /// What the clients saw acknowledged.
 #[derive(Default)]
