@@ -1589,6 +1589,84 @@ pub fn catalog_lookups<S: Store>(store: S) {
     );
 }
 
+/// `Store::start_facts` (the catalog facts Start pins, SNAP-1..SNAP-4): the instruction, every
+/// scope item, the uploads in path order and the common files, each resolved in the run's tenant
+/// with a document's active version; missing ids, other tenants' parts, inactive versions and
+/// anything below a subfolder of `inputs/` resolve to nothing. A batched override must agree
+/// with the part-by-part default, and both with the facts written out here.
+pub fn start_facts_resolve_in_the_runs_tenant<S: Store>(store: S) {
+    use workflow_core::snapshot::{read_start_facts, Resolved, StartFacts};
+    let w = World::new(store);
+    let e = &w.engine;
+    let s = e.store();
+    let t = w.tenant;
+    let pid = |n: u128| PathPartId(Uuid::from_u128(0x57a7_0000 | n));
+    let mut run = w.draft();
+    let inputs = Some(run.folders.inputs_id);
+    let b = e
+        .put_part(t, pid(1), PathPartKind::Document, "b.txt", inputs)
+        .unwrap();
+    let b_v = e
+        .put_version(t, b.id, pid(2), Ingestion::Completed, true)
+        .unwrap();
+    let a = e
+        .put_part(t, pid(3), PathPartKind::Document, "a.txt", inputs)
+        .unwrap();
+    e.put_version(t, a.id, pid(4), Ingestion::Completed, false)
+        .unwrap();
+    let sub = e
+        .put_part(t, pid(5), PathPartKind::Folder, "sub", inputs)
+        .unwrap();
+    e.put_part(t, pid(6), PathPartKind::Document, "deep.txt", Some(sub.id))
+        .unwrap();
+    let foreign = e
+        .put_part(
+            w.other_tenant,
+            pid(7),
+            PathPartKind::Document,
+            "x.txt",
+            None,
+        )
+        .unwrap();
+    e.put_version(
+        w.other_tenant,
+        foreign.id,
+        pid(8),
+        Ingestion::Completed,
+        true,
+    )
+    .unwrap();
+    let missing = pid(9);
+    run.input_scope = vec![w.doc.id, w.eng.id, w.doc_v1.id, missing, foreign.id, b.id];
+    let mut def = w.def.clone();
+    def.common_file_ids = vec![w.doc.id, missing];
+    let get = |id: PathPartId| s.path_part(t, id).unwrap();
+    let instruction_v = s.children(t, w.instruction.id).unwrap();
+    assert_eq!(instruction_v.len(), 1);
+    let r = |id: PathPartId, version: Option<&PathPart>| Resolved {
+        id,
+        part: get(id),
+        active_version: version.cloned(),
+    };
+    let doc = r(w.doc.id, Some(&w.doc_v1));
+    let expected = StartFacts {
+        instruction: Some(r(w.instruction.id, instruction_v.first())),
+        scope: vec![
+            doc.clone(),
+            r(w.eng.id, None),
+            r(w.doc_v1.id, None),
+            r(missing, None),
+            r(foreign.id, None),
+            r(b.id, Some(&b_v)),
+        ],
+        uploads: vec![r(a.id, None), r(b.id, Some(&b_v))],
+        common: vec![doc, r(missing, None)],
+    };
+    assert!(expected.scope[3].part.is_none() && expected.scope[4].part.is_none());
+    assert_eq!(s.start_facts(&run, &def).unwrap(), expected);
+    assert_eq!(read_start_facts(s, &run, &def).unwrap(), expected);
+}
+
 /// Requirement "upserts": applying the same catalog writes twice changes nothing.
 pub fn catalog_upserts_are_idempotent<S: Store>(store: S) {
     let w = World::new(store);

@@ -40,37 +40,94 @@ pub(crate) fn active_version_of<S: Store + ?Sized>(
     }))
 }
 
-/// [`Store::start_facts`]'s default: the facts read part by part.
+/// [`Store::start_facts`]'s default: the facts read part by part, in two rounds (the parts
+/// Start names and the uploads, then the versions of the documents among them), assembled by
+/// [`StartFacts::assemble`] like a batched read's.
 pub fn read_start_facts<S: Store + ?Sized>(
     store: &S,
     run: &Run,
     def: &Definition,
 ) -> StoreResult<StartFacts> {
     let t = run.tenant_id;
-    let resolve_all = |ids: &[PathPartId]| -> StoreResult<Vec<Resolved>> {
-        ids.iter().map(|id| resolve_part(store, t, *id)).collect()
-    };
-    let uploads = store
-        .children(t, run.folders.inputs_id)?
-        .into_iter()
-        .filter(|p| p.kind == PathPartKind::Document)
-        .map(|d| {
-            Ok(Resolved {
-                id: d.id,
-                active_version: active_version_of(store, t, d.id)?,
-                part: Some(d),
-            })
-        })
-        .collect::<StoreResult<_>>()?;
-    Ok(StartFacts {
-        instruction: def
-            .instruction_id
-            .map(|i| resolve_part(store, t, i))
-            .transpose()?,
-        scope: resolve_all(&run.input_scope)?,
-        uploads,
-        common: resolve_all(&def.common_file_ids)?,
-    })
+    let mut found = Vec::new();
+    for id in StartFacts::wanted(run, def) {
+        found.extend(store.path_part(t, id)?);
+    }
+    found.extend(store.children(t, run.folders.inputs_id)?);
+    let documents: Vec<PathPartId> = StartFacts::documents_in(run, &found).collect();
+    for doc in documents {
+        found.extend(store.children(t, doc)?);
+    }
+    Ok(StartFacts::assemble(run, def, found))
+}
+
+impl StartFacts {
+    /// The ids Start resolves by id: the instruction, the input scope and the common files (a
+    /// batched read fetches these parts, plus the children of the run's inputs folder).
+    pub fn wanted(run: &Run, def: &Definition) -> Vec<PathPartId> {
+        let mut ids: Vec<PathPartId> = def.instruction_id.into_iter().collect();
+        ids.extend(&run.input_scope);
+        ids.extend(&def.common_file_ids);
+        ids
+    }
+
+    /// The DOCUMENTs among `found` in the run's tenant: the parts whose versions a batched read
+    /// fetches in its second round (their `DOCUMENT_VERSION` children).
+    pub fn documents_in<'a>(
+        run: &Run,
+        found: &'a [PathPart],
+    ) -> impl Iterator<Item = PathPartId> + 'a {
+        let tenant = run.tenant_id;
+        found
+            .iter()
+            .filter(move |p| p.tenant_id == tenant && p.kind == PathPartKind::Document)
+            .map(|p| p.id)
+    }
+
+    /// The facts from the parts a store fetched, in any order and with repeats: every part
+    /// [`StartFacts::wanted`] names that exists in the run's tenant, every child of the run's
+    /// inputs folder, and the `DOCUMENT_VERSION` children of every DOCUMENT among those. Parts
+    /// of other tenants are ignored; a document's active version is its first active
+    /// `DOCUMENT_VERSION` child in path order, and uploads come in path order (ties by id).
+    pub fn assemble(run: &Run, def: &Definition, found: Vec<PathPart>) -> StartFacts {
+        use std::collections::HashMap;
+        let tenant = run.tenant_id;
+        let mut parts: Vec<PathPart> = found
+            .into_iter()
+            .filter(|p| p.tenant_id == tenant)
+            .collect();
+        parts.sort_by(|a, b| (&a.path, a.id).cmp(&(&b.path, b.id)));
+        parts.dedup_by_key(|p| p.id);
+        let by_id: HashMap<PathPartId, &PathPart> = parts.iter().map(|p| (p.id, p)).collect();
+        let mut active: HashMap<PathPartId, &PathPart> = HashMap::new();
+        for v in &parts {
+            let is_active = v.kind == PathPartKind::DocumentVersion
+                && v.version.as_ref().is_some_and(|i| i.active);
+            if let (true, Some(doc)) = (is_active, v.parent_id) {
+                active.entry(doc).or_insert(v);
+            }
+        }
+        let resolve = |id: PathPartId, part: Option<&PathPart>| Resolved {
+            id,
+            part: part.cloned(),
+            active_version: part
+                .filter(|p| p.kind == PathPartKind::Document)
+                .and_then(|p| active.get(&p.id))
+                .map(|v| (*v).clone()),
+        };
+        let by = |id: PathPartId| resolve(id, by_id.get(&id).copied());
+        let inputs = run.folders.inputs_id;
+        StartFacts {
+            instruction: def.instruction_id.map(by),
+            scope: run.input_scope.iter().map(|id| by(*id)).collect(),
+            uploads: parts
+                .iter()
+                .filter(|p| p.parent_id == Some(inputs) && p.kind == PathPartKind::Document)
+                .map(|p| resolve(p.id, Some(p)))
+                .collect(),
+            common: def.common_file_ids.iter().map(|id| by(*id)).collect(),
+        }
+    }
 }
 
 /// A path-part id as the engine found it in the catalog.

@@ -97,6 +97,7 @@ use postgres::{IsolationLevel, Row, Statement, Transaction};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
+use workflow_core::snapshot::StartFacts;
 use workflow_core::uuid::Uuid;
 use workflow_core::{
     ApiKeyDigest, CatalogWrite, Commit, CommitOutcome, CommitProbe, ConflictKind, Definition,
@@ -610,6 +611,18 @@ impl Store for PgStore {
 
     fn children(&self, tenant: TenantId, parent: PathPartId) -> StoreResult<Vec<PathPart>> {
         self.rows(sql!("children"), &[&tenant.0, &parent.0], part_from_row)
+    }
+
+    /// One round trip: the parts Start names, the uploads, and the active versions of the
+    /// documents among them, assembled by workflow-core ([`StartFacts::assemble`]).
+    fn start_facts(&self, run: &Run, def: &Definition) -> StoreResult<StartFacts> {
+        let wanted: Vec<Uuid> = StartFacts::wanted(run, def).iter().map(|i| i.0).collect();
+        let found = self.rows(
+            sql!("start_facts"),
+            &[&run.tenant_id.0, &wanted, &run.folders.inputs_id.0],
+            part_from_row,
+        )?;
+        Ok(StartFacts::assemble(run, def, found))
     }
 
     fn descendants(&self, tenant: TenantId, root: PathPartId) -> StoreResult<Vec<PathPart>> {
