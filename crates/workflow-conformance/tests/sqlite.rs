@@ -12,10 +12,8 @@
 
 use proptest::prelude::*;
 use workflow_conformance::linearizability::{check_store, yielding, Config};
-use workflow_conformance::model::{
-    check_sequence, ActorKind, DefKind, NameChoice, Op, ScopeItem, UNKNOWN_RUN,
-};
-use workflow_core::{CallbackStatus, Ingestion};
+use workflow_conformance::model::check_sequence;
+use workflow_conformance::model::strategies::sequence;
 use workflow_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 
 fn fresh_store(dir: &tempfile::TempDir, n: &mut u32) -> SqliteStore {
@@ -57,92 +55,6 @@ fn conc_1_sqlite_store_histories_are_linearizable() {
     }
 }
 
-fn op() -> impl Strategy<Value = Op> {
-    let run = 0..=UNKNOWN_RUN;
-    let ingestion = prop_oneof![
-        Just(Ingestion::Processing),
-        Just(Ingestion::Completed),
-        Just(Ingestion::Failed)
-    ];
-    prop_oneof![
-        (
-            prop_oneof![Just(DefKind::Approval), Just(DefKind::Plain)],
-            prop_oneof![
-                Just(NameChoice::Default),
-                (0u8..2).prop_map(NameChoice::Pool)
-            ],
-            prop::collection::vec(ingestion.clone(), 0..2),
-            any::<bool>(),
-            prop::option::of(0u8..2),
-        )
-            .prop_map(
-                |(def, name, uploads, auto_start, idempotency_key)| Op::Create {
-                    def,
-                    name,
-                    uploads,
-                    auto_start,
-                    idempotency_key,
-                    scope: vec![ScopeItem::Crm, ScopeItem::Doc],
-                }
-            ),
-        run.clone().prop_map(|run| Op::Start { run }),
-        run.clone().prop_map(|run| Op::Stop { run }),
-        (
-            run.clone(),
-            prop_oneof![
-                Just(CallbackStatus::Completed),
-                Just(CallbackStatus::Failed)
-            ],
-            prop::option::of(0u32..3)
-        )
-            .prop_map(|(run, status, attempt)| Op::Callback {
-                run,
-                status,
-                attempt,
-                error_too_long: false,
-            }),
-        run.clone().prop_map(|run| Op::Retry { run }),
-        run.clone().prop_map(|run| Op::Clone {
-            run,
-            include_inputs: true
-        }),
-        run.clone().prop_map(|run| Op::Approve {
-            run,
-            approved: true
-        }),
-        run.clone().prop_map(|run| Op::Delete { run }),
-        (
-            run.clone(),
-            prop_oneof![Just(NameChoice::Pool(0)), Just(NameChoice::Fresh)]
-        )
-            .prop_map(|(run, name)| Op::Update {
-                run,
-                name: Some(name),
-                scope: Some(vec![ScopeItem::Eng, ScopeItem::Secret]),
-            }),
-        (run.clone(), 0usize..2, ingestion).prop_map(|(run, upload, status)| Op::SetIngestion {
-            run,
-            upload,
-            status
-        }),
-        run.prop_map(|run| Op::ThreadMessage { run }),
-        prop_oneof![Just(330u32), Just(661)].prop_map(|seconds| Op::AdvanceClock { seconds }),
-        Just(Op::Reap),
-        Just(Op::List),
-    ]
-}
-
-fn actor() -> impl Strategy<Value = ActorKind> {
-    prop_oneof![
-        3 => Just(ActorKind::Triggerer),
-        1 => Just(ActorKind::TriggererAssumed),
-        1 => Just(ActorKind::Owner),
-        1 => Just(ActorKind::UserRead),
-        1 => Just(ActorKind::UserReadWrite),
-        1 => Just(ActorKind::OtherTenantOwner),
-    ]
-}
-
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: u32::try_from(workflow_conformance::env_count("SQLITE_CASES", 64)).unwrap_or(u32::MAX),
@@ -153,22 +65,10 @@ proptest! {
     /// CONC-1, AUDIT-1, ERR-2, SNAP-7, CONC-5, START-2, STOP-2, CB-3, CB-4, APPROVE-4, CREATE-6
     /// and the rules of SPEC section 3: the engine on SQLite agrees with the model step by step.
     #[test]
-    fn sqlite_engine_matches_model(steps in prop::collection::vec((op(), actor()), 1..30)) {
+    fn sqlite_engine_matches_model(steps in sequence()) {
         let dir = tempfile::tempdir().unwrap();
         let mut n = 0;
-        let mut all = vec![(
-            Op::Create {
-                def: DefKind::Approval,
-                name: NameChoice::Default,
-                uploads: vec![],
-                auto_start: false,
-                idempotency_key: None,
-                scope: vec![],
-            },
-            ActorKind::Triggerer,
-        )];
-        all.extend(steps);
-        if let Err(e) = check_sequence(fresh_store(&dir, &mut n), &all) {
+        if let Err(e) = check_sequence(fresh_store(&dir, &mut n), &steps) {
             prop_assert!(false, "{}", e);
         }
     }

@@ -52,6 +52,7 @@
 
 mod driver;
 mod invariants;
+pub mod strategies;
 
 pub use driver::{check_sequence, resolve, Driver, StoreState, UNKNOWN_RUN};
 pub use invariants::check_step;
