@@ -1441,6 +1441,114 @@ pub fn list_only_visible_runs<S: Store>(store: S) {
     assert_eq!(err.code(), ErrorCode::NotFound);
 }
 
+/// LIST-1, VIS-1, SUM-1: a non-admin's visibility is its grant paths, matched against
+/// definition paths by the store exactly as `policy::path_covers` does: a trailing `/` changes
+/// nothing, a sibling that shares a prefix (`/shared/engineering` next to `/shared/eng`) is not
+/// covered, `_` and `%` in names are plain characters, `/` covers everything, and a grant on a
+/// definition's own path covers its runs.
+pub fn list_1_visibility_follows_grant_paths<S: Store>(store: S) {
+    let w = World::new(store);
+    let e = &w.engine;
+    let t = w.tenant;
+    let n = std::cell::Cell::new(0u128);
+    let next = || {
+        n.set(n.get() + 1);
+        Uuid::from_u128(0x0715_0000 | n.get())
+    };
+    let folder = |name: &str, parent: &PathPart| {
+        e.put_part(
+            t,
+            PathPartId(next()),
+            PathPartKind::Folder,
+            name,
+            Some(parent.id),
+        )
+        .unwrap()
+    };
+    let definition = |parent: &PathPart| {
+        e.create_definition(
+            &w.owner,
+            NewDefinition {
+                parent_id: parent.id,
+                name: "flow".into(),
+                is_active: true,
+                ..NewDefinition::default()
+            },
+        )
+        .unwrap()
+    };
+    let engineering = folder("engineering", &w.shared);
+    let en_ = folder("en_", &w.shared);
+    let percent = folder("%", &w.shared);
+    let defs = [
+        w.def.clone(),            // /shared/eng/summarise
+        definition(&engineering), // /shared/engineering/flow
+        definition(&en_),         // /shared/en_/flow
+        definition(&percent),     // /shared/%/flow
+        definition(&w.private),   // /private/flow
+    ];
+    let runs: Vec<RunId> = defs
+        .iter()
+        .map(|d| {
+            e.create_run(&w.owner, d.id, CreateRun::default())
+                .unwrap()
+                .id
+        })
+        .collect();
+    let with_grants = |paths: &[&str]| {
+        let user = User {
+            id: UserId(next()),
+            tenant_id: t,
+            role: Role::User,
+            first_name: "grant".into(),
+            last_name: "paths".into(),
+            api_key: None,
+            grants: paths
+                .iter()
+                .map(|p| Grant {
+                    path: (*p).into(),
+                    capability: Capability::Read,
+                })
+                .collect(),
+        };
+        e.put_user(user.clone()).unwrap();
+        Actor::of(&user)
+    };
+    let seen = |actor: &Actor| {
+        let mut got: Vec<RunId> = list(&w, actor, ListRuns::default())
+            .items
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        got.sort();
+        let summary = e.runs_summary(actor, SummaryQuery::default()).unwrap();
+        assert_eq!(
+            summary.total,
+            got.len() as u64,
+            "SUM-1 counts what LIST shows"
+        );
+        got
+    };
+    let of = |idx: &[usize]| {
+        let mut v: Vec<RunId> = idx.iter().map(|i| runs[*i]).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(seen(&with_grants(&["/shared/eng/"])), of(&[0]));
+    assert_eq!(seen(&with_grants(&["/shared/eng"])), of(&[0]));
+    assert_eq!(seen(&with_grants(&["/shared/en_"])), of(&[2]));
+    assert_eq!(seen(&with_grants(&["/shared/%"])), of(&[3]));
+    assert_eq!(seen(&with_grants(&["/shared/engineering/flow"])), of(&[1]));
+    assert_eq!(
+        seen(&with_grants(&["/shared/eng", "/private"])),
+        of(&[0, 4])
+    );
+    assert_eq!(seen(&with_grants(&["/"])), of(&[0, 1, 2, 3, 4]));
+    assert_eq!(seen(&with_grants(&["/shared"])), of(&[0, 1, 2, 3]));
+    assert_eq!(seen(&with_grants(&["/sha"])), of(&[]));
+    assert_eq!(seen(&with_grants(&[])), of(&[]));
+}
+
 /// LIST-1: "mine".
 pub fn list_mine<S: Store>(store: S) {
     let w = World::new(store);

@@ -199,18 +199,57 @@ pub enum Delivery {
     },
 }
 
-/// Who may appear in a listing (LIST-1 "only runs the actor can read").
+/// Who may appear in a listing (LIST-1 "only runs the actor can read"), passed to the store as
+/// path prefixes so that it never has to load the tenant's definitions to answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Visibility {
     /// Every run of the tenant (OWNER/ADMIN).
     All,
-    /// Runs of these definitions, plus runs triggered by this user.
+    /// Runs of the definitions the actor can read, plus runs triggered by the actor.
     Only {
-        /// Definitions the actor can read.
-        definition_ids: Vec<DefinitionId>,
+        /// The actor's grant paths, without a trailing `/`, sorted and distinct: a definition
+        /// is readable when one of them covers its path ([`crate::policy::path_covers`]: the
+        /// path itself or a path below it; the empty path covers every path).
+        paths: Vec<String>,
         /// The actor, who can read its own runs.
         or_triggered_by: UserId,
     },
+}
+
+impl Visibility {
+    /// What `actor` holding `grants` can read: everything for OWNER/ADMIN, else the grant
+    /// paths and its own runs (the rule `policy::can_read_path` applies to one definition).
+    pub fn of(actor: &crate::model::Actor, grants: &[crate::model::Grant]) -> Visibility {
+        if actor.role.is_admin() {
+            return Visibility::All;
+        }
+        let mut paths: Vec<String> = grants
+            .iter()
+            .map(|g| g.path.trim_end_matches('/').to_owned())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        Visibility::Only {
+            paths,
+            or_triggered_by: actor.user_id,
+        }
+    }
+
+    /// Whether a run triggered by `triggered_by`, of a definition at `definition_path`
+    /// (`None`: the definition no longer exists), is visible.
+    pub fn admits(&self, triggered_by: UserId, definition_path: Option<&str>) -> bool {
+        match self {
+            Visibility::All => true,
+            Visibility::Only {
+                paths,
+                or_triggered_by,
+            } => {
+                triggered_by == *or_triggered_by
+                    || definition_path
+                        .is_some_and(|d| paths.iter().any(|p| crate::policy::path_covers(p, d)))
+            }
+        }
+    }
 }
 
 /// Runs named by definition, or by (definition, name): the runs an actor may approve
@@ -288,9 +327,10 @@ impl RunQuery {
         }
     }
 
-    /// Whether `r` matches every filter and the visibility (the meaning each store's query
-    /// must have; the memory store uses it directly).
-    pub fn matches(&self, r: &Run) -> bool {
+    /// Whether `r`, a run of the definition at `definition_path` (`None`: no such definition),
+    /// matches every filter and the visibility (the meaning each store's query must have; the
+    /// memory store uses it directly).
+    pub fn matches(&self, r: &Run, definition_path: Option<&str>) -> bool {
         r.tenant_id == self.tenant_id
             && self.definition_id.is_none_or(|d| r.definition_id == d)
             && (self.states.is_empty() || self.states.contains(&r.execution_state))
@@ -299,15 +339,7 @@ impl RunQuery {
             && self.created.contains(r.created_at)
             && self.updated.contains(r.updated_at)
             && self.within.as_ref().is_none_or(|w| w.contains(r))
-            && match &self.visibility {
-                Visibility::All => true,
-                Visibility::Only {
-                    definition_ids,
-                    or_triggered_by,
-                } => {
-                    r.triggered_by == *or_triggered_by || definition_ids.contains(&r.definition_id)
-                }
-            }
+            && self.visibility.admits(r.triggered_by, definition_path)
     }
 
     /// The sort key of `r` under this query's order.

@@ -139,6 +139,12 @@ impl Inner {
         }
     }
 
+    /// [`RunQuery::matches`] with the path of the run's definition.
+    fn matches(&self, q: &RunQuery, r: &Run) -> bool {
+        let def = self.definitions.get(&(r.tenant_id, r.definition_id));
+        q.matches(r, def.map(|d| d.path.as_str()))
+    }
+
     fn children_of(&self, tenant: TenantId, parent: PathPartId) -> Vec<PathPart> {
         let mut out: Vec<PathPart> = self
             .children
@@ -302,7 +308,7 @@ impl Store for MemoryStore {
 
     fn list_runs(&self, q: &RunQuery) -> StoreResult<Page<Run>> {
         let g = self.lock();
-        let mut hits: Vec<&Run> = g.runs.values().filter(|r| q.matches(r)).collect();
+        let mut hits: Vec<&Run> = g.runs.values().filter(|r| g.matches(q, r)).collect();
         hits.sort_by(|a, b| q.compare(a, b));
         let total = hits.len() as u64;
         let items = hits
@@ -321,7 +327,7 @@ impl Store for MemoryStore {
 
     fn run_stats(&self, q: &RunQuery, durations: bool) -> StoreResult<RunStats> {
         let g = self.lock();
-        let hits: Vec<&Run> = g.runs.values().filter(|r| q.matches(r)).collect();
+        let hits: Vec<&Run> = g.runs.values().filter(|r| g.matches(q, r)).collect();
         let mut counts: BTreeMap<ExecutionState, u64> = BTreeMap::new();
         for r in &hits {
             *counts.entry(r.execution_state).or_default() += 1;

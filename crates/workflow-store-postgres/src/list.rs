@@ -159,15 +159,18 @@ pub(crate) fn build(q: &RunQuery) -> StoreResult<Built> {
         push(&mut b, BY_TRIGGERER, vec![Box::new(u.0)])?;
     }
     if let Visibility::Only {
-        definition_ids,
+        paths,
         or_triggered_by,
     } = &q.visibility
     {
-        let ids: Vec<Uuid> = definition_ids.iter().map(|d| d.0).collect();
         push(
             &mut b,
             VISIBLE,
-            vec![Box::new(or_triggered_by.0), Box::new(ids)],
+            vec![
+                Box::new(or_triggered_by.0),
+                Box::new(q.tenant_id.0),
+                Box::new(paths.clone()),
+            ],
         )?;
     }
     let column = match q.order {

@@ -99,7 +99,7 @@ fn list_3_every_filter_and_order_is_served_by_an_index_at_100k_runs() {
             "visibility",
             Box::new(move |q| {
                 q.visibility = Visibility::Only {
-                    definition_ids: vec![def, other_def],
+                    paths: vec!["/shared".into(), "/private/eng".into()],
                     or_triggered_by: user,
                 }
             }),

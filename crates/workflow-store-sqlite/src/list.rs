@@ -112,14 +112,13 @@ pub(crate) fn build(q: &RunQuery) -> StoreResult<Built> {
         params.push((":mine", Value::Text(uuid_text(u.0))));
     }
     if let Visibility::Only {
-        definition_ids,
+        paths,
         or_triggered_by,
     } = &q.visibility
     {
         push(&mut filters, VISIBLE);
         params.push((":me", Value::Text(uuid_text(or_triggered_by.0))));
-        let ids: Vec<String> = definition_ids.iter().map(|d| uuid_text(d.0)).collect();
-        params.push((":readable", Value::Text(to_json(&ids)?)));
+        params.push((":readable", Value::Text(to_json(paths)?)));
     }
     let column = match q.order {
         RunOrder::CreatedAt => "created_at",
@@ -270,7 +269,7 @@ mod tests {
                                                 within: within.clone(),
                                                 visibility: if only {
                                                     Visibility::Only {
-                                                        definition_ids: vec![DefinitionId(id(1))],
+                                                        paths: vec!["/shared".into()],
                                                         or_triggered_by: UserId(id(2)),
                                                     }
                                                 } else {

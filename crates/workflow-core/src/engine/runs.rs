@@ -352,8 +352,9 @@ impl<S: Store> Engine<S> {
     }
 
     /// Who can read what, for the listings and the summary: `not_found` for an unreadable
-    /// `definition_id` (VIS-1); the definitions of the tenant are read only when needed (a
-    /// non-admin's visibility, or `with_definitions`).
+    /// `definition_id` (VIS-1); visibility as the actor's grant paths (the store matches them
+    /// against definition paths); the definitions of the tenant are read only when
+    /// `with_definitions`.
     pub(super) fn read_scope(
         &self,
         actor: &Actor,
@@ -370,23 +371,12 @@ impl<S: Store> Engine<S> {
                 return Err(Error::not_found("workflow definition", d));
             }
         }
-        let definitions = if !actor.role.is_admin() || with_definitions {
+        let definitions = if with_definitions {
             self.store.definitions(tenant)?
         } else {
             Vec::new()
         };
-        let visibility = if actor.role.is_admin() {
-            Visibility::All
-        } else {
-            Visibility::Only {
-                definition_ids: definitions
-                    .iter()
-                    .filter(|d| policy::can_read_path(actor, grants, tenant, &d.path))
-                    .map(|d| d.id)
-                    .collect(),
-                or_triggered_by: actor.user_id,
-            }
-        };
+        let visibility = Visibility::of(actor, grants);
         Ok(ReadScope {
             visibility,
             definitions,
