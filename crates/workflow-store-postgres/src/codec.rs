@@ -297,7 +297,7 @@ pub(crate) fn user_from_row(row: &Row) -> StoreResult<User> {
         first_name: c.text(3)?,
         last_name: c.text(4)?,
         api_key: c.opt_digest(5)?,
-        grants: Vec::new(),
+        grants: c.json(6)?,
     })
 }
 

@@ -101,7 +101,7 @@ use workflow_core::snapshot::StartFacts;
 use workflow_core::uuid::Uuid;
 use workflow_core::{
     ApiKeyDigest, CatalogWrite, Commit, CommitOutcome, CommitProbe, ConflictKind, Definition,
-    DefinitionId, Delivery, ExecutionState, Grant, HistoryRecord, OutboxEntry, OutboxLease, Page,
+    DefinitionId, Delivery, ExecutionState, HistoryRecord, OutboxEntry, OutboxLease, Page,
     PathPart, PathPartId, Run, RunId, RunQuery, RunStats, RunWrite, Store, StoreError, StoreResult,
     Tenant, TenantId, Timestamp, User, UserId,
 };
@@ -329,32 +329,10 @@ impl PgStore {
         Ok(out)
     }
 
-    fn with_grants(&self, t: &mut Tx<'_>, user: Option<User>) -> StoreResult<Option<User>> {
-        let Some(mut u) = user else {
-            return Ok(None);
-        };
-        u.grants = t
-            .query(sql!("grants"), &[&u.tenant_id.0, &u.id.0])?
-            .iter()
-            .map(|row| {
-                let c = Cols(row);
-                Ok(Grant {
-                    path: c.text(0)?,
-                    capability: c.enumv("capability", 1)?,
-                })
-            })
-            .collect::<StoreResult<_>>()?;
-        Ok(Some(u))
-    }
-
+    /// A user and its grants, read by one statement (`sql/user*.sql`: one snapshot, one round
+    /// trip; this runs on every authenticated call).
     fn user_where(&self, sql: &str, params: &[Param<'_>]) -> StoreResult<Option<User>> {
-        self.tx(true, |t| {
-            let user = t
-                .query_opt(sql, params)?
-                .map(|r| codec::user_from_row(&r))
-                .transpose()?;
-            self.with_grants(t, user)
-        })
+        Ok(self.rows(sql, params, codec::user_from_row)?.pop())
     }
 
     fn apply_one(&self, t: &mut Tx<'_>, w: &CatalogWrite) -> StoreResult<()> {
