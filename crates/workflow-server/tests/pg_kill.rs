@@ -73,6 +73,15 @@ fn check_acked(e: &Engine<workflow_store_postgres::PgStore>, acked: &Acked) -> (
     (created.len(), started.len())
 }
 
+/// Sets the flag when dropped, also while unwinding.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// SCALE-1 and crash safety: SIGKILLs of the server, then an immediate restart of PostgreSQL,
 /// both under load from two client threads.
 #[test]
@@ -92,6 +101,9 @@ fn scale_1_kills_of_the_server_and_of_postgres_lose_nothing_acknowledged() {
         for _ in 0..2 {
             s.spawn(|| client(&addr, &acked, &stop));
         }
+        // The clients stop however this body ends: a failed check panics here, and the scope
+        // would otherwise wait for ever for clients that never see `stop`.
+        let _stop_clients = StopOnDrop(&stop);
         // Phase 1: SIGKILL the server at pseudo-random moments, restart it on the database.
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..kills {
@@ -121,7 +133,6 @@ fn scale_1_kills_of_the_server_and_of_postgres_lose_nothing_acknowledged() {
             }
             Err(_) => eprintln!("database restart skipped: WORKFLOW_PG_DATA unset"),
         }
-        stop.store(true, Ordering::SeqCst);
     });
     drop(server);
     let (created, started) = check_acked(&e, &acked);
