@@ -13,6 +13,7 @@ pub struct FaultPlan {
     fail_at: AtomicU64,
     calls: AtomicU64,
     persistent: AtomicBool,
+    fail_commit: AtomicBool,
 }
 
 impl FaultPlan {
@@ -23,14 +24,30 @@ impl FaultPlan {
         self.fail_at.store(n, Ordering::SeqCst);
     }
 
+    /// Fail the next `COMMIT` of a write transaction (a whole group-commit batch, or one
+    /// commit), once, wherever it falls in the call count.
+    pub fn fail_next_commit(&self) {
+        self.fail_commit.store(true, Ordering::SeqCst);
+    }
+
     /// Stop failing.
     pub fn disarm(&self) {
         self.fail_at.store(0, Ordering::SeqCst);
+        self.fail_commit.store(false, Ordering::SeqCst);
     }
 
     /// Calls counted since the last [`FaultPlan::arm`].
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn check_commit(&self) -> StoreResult<()> {
+        if self.fail_commit.load(Ordering::Relaxed)
+            && self.fail_commit.swap(false, Ordering::SeqCst)
+        {
+            return Err(StoreError::backend("injected fault at COMMIT"));
+        }
+        Ok(())
     }
 
     pub(crate) fn check(&self) -> StoreResult<()> {

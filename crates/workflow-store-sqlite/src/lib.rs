@@ -106,12 +106,15 @@ mod codec;
 mod conn;
 #[cfg(feature = "fault-injection")]
 mod fault;
+mod group;
 mod list;
 
 pub use conn::SCHEMA_VERSION;
 #[cfg(feature = "fault-injection")]
 #[doc(hidden)]
 pub use fault::FaultPlan;
+#[doc(hidden)]
+pub use group::GroupCommitStats;
 
 use codec::{
     definition_from_row, definition_params, history_from_row, history_params, outbox_from_row,
@@ -152,14 +155,19 @@ pub struct SqliteOptions {
     /// How long a call waits for another connection's lock before failing with a retryable
     /// `Unavailable` error.
     pub busy_timeout: Duration,
+    /// Group commit: concurrent [`Store::commit`] calls on this store share one transaction
+    /// and one fsync (see "Group commit" in the crate doc). On by default; off, every commit is
+    /// its own transaction.
+    pub group_commit: bool,
 }
 
 impl Default for SqliteOptions {
-    /// [`Durability::Full`] and a 5 second busy timeout.
+    /// [`Durability::Full`], a 5 second busy timeout and group commit on.
     fn default() -> Self {
         SqliteOptions {
             durability: Durability::Full,
             busy_timeout: Duration::from_secs(5),
+            group_commit: true,
         }
     }
 }
@@ -175,6 +183,7 @@ pub struct SqliteStore {
     options: SqliteOptions,
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
+    group: group::Group,
     #[cfg(feature = "fault-injection")]
     faults: FaultPlan,
 }
@@ -236,6 +245,7 @@ impl SqliteStore {
                 relaxed: false,
             }),
             readers: Mutex::new(Vec::new()),
+            group: group::Group::default(),
             #[cfg(feature = "fault-injection")]
             faults: FaultPlan::default(),
         })
@@ -258,12 +268,44 @@ impl SqliteStore {
         &self.faults
     }
 
+    /// Group commit's batches so far (tests and benches).
+    #[doc(hidden)]
+    pub fn group_commit_stats(&self) -> GroupCommitStats {
+        self.group.stats()
+    }
+
+    /// Hold the writer connection until the returned guard is dropped, so that commits queue
+    /// up into one group-commit batch (tests only; feature `fault-injection`).
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn hold_writer(&self) -> impl Sized + '_ {
+        lock(&self.writer)
+    }
+
+    /// Commits queued for group commit and not yet taken by a batch (tests only; feature
+    /// `fault-injection`).
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn queued_commits(&self) -> usize {
+        self.group.queued()
+    }
+
     /// A storage call: counted by the fault plan, which may fail it (feature
     /// `fault-injection`); without the feature, nothing.
     #[inline(always)]
     fn fault_point(&self) -> StoreResult<()> {
         #[cfg(feature = "fault-injection")]
         self.faults.check()?;
+        Ok(())
+    }
+
+    /// The `COMMIT` of a write transaction: a storage call, and the one
+    /// `FaultPlan::fail_next_commit` fails (feature `fault-injection`).
+    #[inline(always)]
+    fn commit_point(&self) -> StoreResult<()> {
+        self.fault_point()?;
+        #[cfg(feature = "fault-injection")]
+        self.faults.check_commit()?;
         Ok(())
     }
 
@@ -314,13 +356,29 @@ impl SqliteStore {
     /// it returns `Ok`, roll back (write nothing) when it returns `Err` or anything fails.
     fn write<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
         let mut w = lock(&self.writer);
+        self.write_locked(&mut w, f)
+    }
+
+    /// [`SqliteStore::write`] on the writer connection the caller already holds.
+    fn write_locked<T>(
+        &self,
+        w: &mut Writer,
+        f: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.restore_full(w)?;
+        self.write_on(&mut w.conn, f)
+    }
+
+    /// Undo a delivery mark's `synchronous=NORMAL` (see [`Store::outbox_record_attempt`])
+    /// before a transition commits; a failure refuses the commit.
+    fn restore_full(&self, w: &mut Writer) -> StoreResult<()> {
         if w.relaxed {
             w.conn
                 .execute_batch("PRAGMA synchronous = FULL")
                 .map_err(map_err)?;
             w.relaxed = false;
         }
-        self.write_on(&mut w.conn, f)
+        Ok(())
     }
 
     fn write_on<T>(
@@ -333,7 +391,7 @@ impl SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(map_err)?;
         let out = f(&tx)?;
-        self.fault_point()?;
+        self.commit_point()?;
         tx.commit().map_err(map_err)?;
         Ok(out)
     }
@@ -915,7 +973,11 @@ impl Store for SqliteStore {
     }
 
     fn commit(&self, commit: Commit) -> StoreResult<CommitOutcome> {
-        self.write(|c| self.commit_in(c, &commit))
+        if self.options.group_commit {
+            self.commit_grouped(commit)
+        } else {
+            self.write(|c| self.commit_in(c, &commit))
+        }
     }
 
     fn history(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<HistoryRecord>> {

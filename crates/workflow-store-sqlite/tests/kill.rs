@@ -4,6 +4,9 @@
 //! lost, that no transition exists without its history and outbox rows, and that
 //! `PRAGMA integrity_check` is ok. `WORKFLOW_KILL_ITERATIONS` (default 200) sets the number of
 //! kills; odd iterations use `Durability::Normal`, which must also survive a process crash.
+//! Group commit is on (the default), so concurrent transitions of the child share
+//! transactions; `WORKFLOW_GROUP_KILL_ITERATIONS` (default 30) kills a child committing from
+//! 16 threads at `Durability::Full`, where batches are large.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
@@ -18,6 +21,7 @@ use workflow_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 const CHILD_ENV: &str = "WORKFLOW_SQLITE_KILL_CHILD_DB";
 const DURABILITY_ENV: &str = "WORKFLOW_SQLITE_KILL_CHILD_NORMAL";
 const OPEN_ENV: &str = "WORKFLOW_SQLITE_KILL_CHILD_OPEN_DIR";
+const THREADS_ENV: &str = "WORKFLOW_SQLITE_KILL_CHILD_THREADS";
 
 /// Child mode: a no-op unless the parent set `WORKFLOW_SQLITE_KILL_CHILD_OPEN_DIR`. Creates
 /// (and so migrates) new database files in that directory until it is killed.
@@ -99,7 +103,10 @@ fn kill_child_storm() {
         ..SqliteOptions::default()
     };
     let engine = Arc::new(Engine::new(SqliteStore::open_with(&path, options).unwrap()));
-    let threads: Vec<_> = (0..2u64)
+    let threads: u64 = std::env::var(THREADS_ENV)
+        .map(|t| t.parse().unwrap())
+        .unwrap_or(2);
+    let threads: Vec<_> = (0..threads)
         .map(|t| {
             let engine = engine.clone();
             std::thread::spawn(move || storm(&engine, t))
@@ -173,6 +180,23 @@ fn storm(engine: &Engine<SqliteStore>, seed: u64) {
 #[test]
 fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
     let iterations: u64 = workflow_conformance::env_count("WORKFLOW_KILL_ITERATIONS", 200);
+    kill_storm(iterations, 2, true, 30);
+}
+
+/// CONC-4 with group commit under load: the child commits from 16 threads at
+/// `Durability::Full`, so most transactions are group-commit batches of several callers, and is
+/// SIGKILLed mid-load; after reopening, every commit it acknowledged (printed only once
+/// `Store::commit` returned, i.e. after its batch's COMMIT) is there, whole.
+#[test]
+fn conc_4_group_commit_kill_16_committers_keeps_every_acknowledged_commit() {
+    let iterations: u64 = workflow_conformance::env_count("WORKFLOW_GROUP_KILL_ITERATIONS", 30);
+    kill_storm(iterations, 16, false, 80);
+}
+
+/// Runs `iterations` children of `threads` storm threads each (odd iterations at
+/// `Durability::Normal` when `normal_on_odd`, else all at `Full`), kills each 1..=`max_ms` ms
+/// after it is ready, and checks the reopened file after each kill.
+fn kill_storm(iterations: u64, threads: u32, normal_on_odd: bool, max_ms: u64) {
     let dir = tempfile::tempdir().unwrap();
     let path = world_file(dir.path(), "kill.sqlite");
     let mut rng = Rng::from_time();
@@ -188,9 +212,10 @@ fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
             "--test-threads=1",
         ])
         .env(CHILD_ENV, &path)
+        .env(THREADS_ENV, threads.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-        if i % 2 == 1 {
+        if normal_on_odd && i % 2 == 1 {
             cmd.env(DURABILITY_ENV, "1");
         }
         let mut child = cmd.spawn().unwrap();
@@ -214,10 +239,10 @@ fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
             }
             lines
         });
-        // Wait until the child runs, then kill it after 1..=30 ms: some kills land while it
+        // Wait until the child runs, then kill it after 1..=max_ms ms: some kills land while it
         // opens (and recovers) the file, most in the middle of the storm.
         let _ = ready_rx.recv_timeout(std::time::Duration::from_secs(30));
-        std::thread::sleep(std::time::Duration::from_millis(1 + rng.below(30)));
+        std::thread::sleep(std::time::Duration::from_millis(1 + rng.below(max_ms)));
         child.kill().unwrap(); // SIGKILL on Unix
         let status = child.wait().unwrap();
         assert!(
@@ -265,7 +290,10 @@ fn conc_4_kill_storm_keeps_every_acknowledged_transition() {
         drop(store);
         check_invariants(&path);
     }
-    println!("{iterations} kills, {acknowledged} acknowledged transitions checked");
+    println!(
+        "{iterations} kills of {threads}-thread children, {acknowledged} acknowledged \
+         transitions checked"
+    );
     assert!(
         acknowledged > 0,
         "the children never got to commit anything"

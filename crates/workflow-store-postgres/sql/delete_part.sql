@@ -1,1 +1,0 @@
-DELETE FROM path_parts WHERE tenant_id = $1 AND id = $2
