@@ -1787,6 +1787,29 @@ pub fn catalog_upserts_are_idempotent<S: Store>(store: S) {
     s.apply_catalog(&writes).unwrap();
     s.apply_catalog(&writes).unwrap();
     assert_eq!(s.descendants(w.tenant, w.shared.id).unwrap(), before);
+    // Writes apply in order, also when one call names a part twice (a store that batches
+    // consecutive writes must keep that): renamed and unversioned, then as before.
+    let changed: Vec<PathPart> = before
+        .iter()
+        .map(|p| PathPart {
+            name: format!("{}-changed", p.name),
+            version: None,
+            ..p.clone()
+        })
+        .collect();
+    assert!(
+        before.iter().any(|p| p.version.is_some()),
+        "the world's shared folder holds a document with version facts"
+    );
+    let mut twice: Vec<CatalogWrite> = changed
+        .iter()
+        .map(|p| CatalogWrite::PutPart(Box::new(p.clone())))
+        .collect();
+    s.apply_catalog(&twice).unwrap();
+    assert_eq!(s.descendants(w.tenant, w.shared.id).unwrap(), changed);
+    twice.extend(writes.iter().cloned());
+    s.apply_catalog(&twice).unwrap();
+    assert_eq!(s.descendants(w.tenant, w.shared.id).unwrap(), before);
     assert_eq!(
         s.children(w.tenant, w.eng.id).unwrap().len(),
         before

@@ -59,10 +59,13 @@
 //! ## Durability
 //!
 //! A returned `Committed` has been committed by the server with the server's
-//! `synchronous_commit` (on by default: flushed to its WAL). One deliberate exception: a
-//! delivery mark ([`Store::outbox_record_attempt`]) commits with `synchronous_commit = off`;
-//! losing it in a server crash only makes a relay offer the message again, which the
-//! `Dispatcher` contract already requires runners to recognise (at-least-once, by dispatch key).
+//! `synchronous_commit` (on by default: flushed to its WAL). One deliberate exception: the
+//! relay's own bookkeeping, a claim's lease ([`Store::outbox_claim`]) and a delivery mark
+//! ([`Store::outbox_record_attempt`]), runs on a second, small pool whose connections set
+//! `synchronous_commit = off`, each as one statement in its own implicit transaction (one round
+//! trip, no WAL flush to wait for). Losing either in a server crash only makes a relay offer the
+//! message again, which the `Dispatcher` contract already requires runners to recognise
+//! (at-least-once, by dispatch key). A later synchronous commit flushes them with it.
 //!
 //! ## Example
 //!
@@ -106,6 +109,9 @@ use workflow_core::{
     Tenant, TenantId, Timestamp, User, UserId,
 };
 
+/// The most connections a store keeps for its relay's claims and delivery marks.
+const RELAY_CONNECTIONS: u32 = 4;
+
 /// Options of [`PgStore::connect_with`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PgOptions {
@@ -132,6 +138,10 @@ impl Default for PgOptions {
 /// thread (see the crate documentation).
 pub struct PgStore {
     pool: r2d2::Pool<Manager>,
+    /// Connections with `synchronous_commit = off`, for the relay's claims and delivery marks
+    /// only (see "Durability" in the crate documentation): each is one statement in its own
+    /// implicit transaction, one round trip, no WAL flush to wait for.
+    relay_pool: r2d2::Pool<Manager>,
     options: PgOptions,
 }
 
@@ -259,8 +269,15 @@ impl PgStore {
         let config = postgres::Config::from_str(url).map_err(|e| {
             StoreError::backend(format!("invalid PostgreSQL URL: {e}")).with_source(e)
         })?;
+        let mut relay_config = config.clone();
+        let extra = relay_config.get_options().unwrap_or_default();
+        relay_config.options(format!("{extra} -c synchronous_commit=off").trim_start());
         let manager = Manager(r2d2_postgres::PostgresConnectionManager::new(
             config,
+            tls_connector()?,
+        ));
+        let relay_manager = Manager(r2d2_postgres::PostgresConnectionManager::new(
+            relay_config,
             tls_connector()?,
         ));
         // Migrate on a connection of our own first: a server that cannot be reached fails here
@@ -269,13 +286,21 @@ impl PgStore {
             let mut first = r2d2::ManageConnection::connect(&manager).map_err(map_err)?;
             migrate::migrate(&mut first.client)?;
         }
-        let pool = r2d2::Pool::builder()
-            .max_size(options.pool_size.max(1))
-            .min_idle(Some(0))
-            .connection_timeout(options.connection_timeout)
-            .test_on_check_out(false)
-            .build_unchecked(manager);
-        Ok(PgStore { pool, options })
+        let pool_of = |manager, size: u32| {
+            r2d2::Pool::builder()
+                .max_size(size.max(1))
+                .min_idle(Some(0))
+                .connection_timeout(options.connection_timeout)
+                .test_on_check_out(false)
+                .build_unchecked(manager)
+        };
+        let pool = pool_of(manager, options.pool_size);
+        let relay_pool = pool_of(relay_manager, options.pool_size.min(RELAY_CONNECTIONS));
+        Ok(PgStore {
+            pool,
+            relay_pool,
+            options,
+        })
     }
 
     /// The options it was connected with.
@@ -289,9 +314,22 @@ impl PgStore {
 
     /// One statement on a pooled connection (its own snapshot).
     fn query(&self, sql: &str, params: &[Param<'_>]) -> StoreResult<Vec<Row>> {
-        let mut c = self.conn()?;
+        Self::query_on(self.conn()?, sql, params)
+    }
+
+    /// One statement, in its own implicit transaction, on a connection of `pool`.
+    fn query_on(
+        mut c: r2d2::PooledConnection<Manager>,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> StoreResult<Vec<Row>> {
         let s = c.prepare(sql).map_err(map_err)?;
         c.client.query(&s, params).map_err(map_err)
+    }
+
+    /// One relay statement on a `synchronous_commit = off` connection (claims, delivery marks).
+    fn relay_query(&self, sql: &str, params: &[Param<'_>]) -> StoreResult<Vec<Row>> {
+        Self::query_on(self.relay_pool.get().map_err(map_err)?, sql, params)
     }
 
     fn rows<T>(
@@ -373,37 +411,12 @@ impl PgStore {
                 let row = DefinitionRow::new(d)?;
                 t.execute(sql!("upsert_definition"), &row.params())?;
             }
-            CatalogWrite::PutPart(p) => {
-                let approval = p.approval.as_ref().map(Json);
-                let parent = p.parent_id.map(|x| x.0);
-                t.execute(
-                    sql!("upsert_part"),
-                    &[
-                        &p.tenant_id.0,
-                        &p.id.0,
-                        &p.kind.as_str(),
-                        &p.name,
-                        &parent,
-                        &p.path,
-                        &p.approval_state.as_str(),
-                        &approval,
-                        &ts(p.created_at)?,
-                    ],
-                )?;
-                match &p.version {
-                    Some(v) => t.execute(
-                        sql!("upsert_version"),
-                        &[&p.tenant_id.0, &p.id.0, &v.ingestion.as_str(), &v.active],
-                    )?,
-                    None => t.execute(sql!("delete_version"), &[&p.tenant_id.0, &p.id.0])?,
-                };
-            }
+            CatalogWrite::PutPart(p) => self.put_parts(t, &[p])?,
             CatalogWrite::RemoveDefinition(tenant, id) => {
                 t.execute(sql!("delete_definition"), &[&tenant.0, &id.0])?;
             }
             CatalogWrite::RemovePart(tenant, id) => {
-                t.execute(sql!("delete_part"), &[&tenant.0, &id.0])?;
-                t.execute(sql!("delete_version"), &[&tenant.0, &id.0])?;
+                t.execute(sql!("remove_part"), &[&tenant.0, &id.0])?;
             }
             CatalogWrite::ActivateVersion {
                 tenant,
@@ -418,6 +431,72 @@ impl PgStore {
                 )?;
             }
         }
+        Ok(())
+    }
+
+    /// `writes` in order, with every run of consecutive [`CatalogWrite::PutPart`]s (a run's
+    /// folder and its subfolders) as one statement, split where a part id would repeat.
+    fn apply_all(&self, t: &mut Tx<'_>, writes: &[CatalogWrite]) -> StoreResult<()> {
+        let mut batch: Vec<&PathPart> = Vec::new();
+        for w in writes {
+            match w {
+                CatalogWrite::PutPart(p)
+                    if !batch
+                        .iter()
+                        .any(|b| b.id == p.id && b.tenant_id == p.tenant_id) =>
+                {
+                    batch.push(p);
+                }
+                CatalogWrite::PutPart(p) => {
+                    self.put_parts(t, &batch)?;
+                    batch = vec![p];
+                }
+                other => {
+                    self.put_parts(t, &batch)?;
+                    batch.clear();
+                    self.apply_one(t, other)?;
+                }
+            }
+        }
+        self.put_parts(t, &batch)
+    }
+
+    /// Parts with distinct ids upserted with their version facts: one statement
+    /// (`sql/put_parts.sql`), none for an empty slice.
+    fn put_parts(&self, t: &mut Tx<'_>, parts: &[&PathPart]) -> StoreResult<()> {
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let tenants: Vec<Uuid> = parts.iter().map(|p| p.tenant_id.0).collect();
+        let ids: Vec<Uuid> = parts.iter().map(|p| p.id.0).collect();
+        let kinds: Vec<&str> = parts.iter().map(|p| p.kind.as_str()).collect();
+        let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
+        let parents: Vec<Option<Uuid>> = parts.iter().map(|p| p.parent_id.map(|x| x.0)).collect();
+        let paths: Vec<&str> = parts.iter().map(|p| p.path.as_str()).collect();
+        let states: Vec<&str> = parts.iter().map(|p| p.approval_state.as_str()).collect();
+        let approvals: Vec<Option<Json<_>>> = parts
+            .iter()
+            .map(|p| p.approval.as_ref().map(Json))
+            .collect();
+        let created: Vec<i64> = parts
+            .iter()
+            .map(|p| ts(p.created_at))
+            .collect::<StoreResult<_>>()?;
+        let ingestion: Vec<Option<&str>> = parts
+            .iter()
+            .map(|p| p.version.as_ref().map(|v| v.ingestion.as_str()))
+            .collect();
+        let active: Vec<Option<bool>> = parts
+            .iter()
+            .map(|p| p.version.as_ref().map(|v| v.active))
+            .collect();
+        t.execute(
+            sql!("put_parts"),
+            &[
+                &tenants, &ids, &kinds, &names, &parents, &paths, &states, &approvals, &created,
+                &ingestion, &active,
+            ],
+        )?;
         Ok(())
     }
 
@@ -454,9 +533,7 @@ impl PgStore {
                 }
             }
         }
-        for w in &cm.catalog {
-            self.apply_one(t, w)?;
-        }
+        self.apply_all(t, &cm.catalog)?;
         let h = &cm.history;
         let from = h.from.map(|s| s.as_str());
         let to = h.to.map(|s| s.as_str());
@@ -622,9 +699,7 @@ impl Store for PgStore {
     }
 
     fn apply_catalog(&self, writes: &[CatalogWrite]) -> StoreResult<()> {
-        self.tx(false, |t| {
-            writes.iter().try_for_each(|w| self.apply_one(t, w))
-        })
+        self.tx(false, |t| self.apply_all(t, writes))
     }
 
     fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>> {
@@ -807,15 +882,16 @@ impl Store for PgStore {
         let now = codec::bound(now);
         let until = codec::bound(lease.until);
         let owner: Uuid = lease.owner;
-        let mut out = self.tx(false, |t| {
-            t.query(
+        // One statement (select and lease): its implicit transaction is all it needs. A lease
+        // lost in a server crash only lets another relay claim the message sooner.
+        let mut out = self
+            .relay_query(
                 sql!("outbox_claim"),
                 &[&now, &i64::from(limit), &owner, &until],
             )?
             .iter()
             .map(outbox_from_row)
-            .collect::<StoreResult<Vec<_>>>()
-        })?;
+            .collect::<StoreResult<Vec<_>>>()?;
         out.sort_by_key(|e| e.seq);
         Ok(out)
     }
@@ -837,15 +913,12 @@ impl Store for PgStore {
             Delivery::Dead { error } => (false, true, Some(error.as_str()), None),
         };
         let at = ts(at)?;
-        self.tx(false, |t| {
-            // A delivery mark needs no WAL flush of its own (see "Durability" in the crate doc).
-            t.execute("SET LOCAL synchronous_commit = off", &[])?;
-            t.execute(
-                sql!("outbox_record_attempt"),
-                &[&seq, &delivered, &dead, &error, &next, &at],
-            )
-            .map(|_| ())
-        })
+        // A delivery mark needs no WAL flush of its own (see "Durability" in the crate doc).
+        self.relay_query(
+            sql!("outbox_record_attempt"),
+            &[&seq, &delivered, &dead, &error, &next, &at],
+        )
+        .map(|_| ())
     }
 
     fn outbox_for_run(&self, tenant: TenantId, run: RunId) -> StoreResult<Vec<OutboxEntry>> {
