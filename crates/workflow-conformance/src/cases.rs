@@ -537,6 +537,36 @@ pub fn outbox_slow_message_does_not_block_others<S: Store + 'static>(store: S) {
         assert_eq!(first.delivered, 1);
     });
     assert!(w.engine.store().outbox_pending(100).unwrap().is_empty());
+
+    // One pass over several due messages, the first of which hangs: its first claim saw more
+    // than it took, so the same pass's other workers deliver the rest meanwhile.
+    let slow = w.running();
+    let fast: Vec<RunId> = (0..3).map(|_| w.running().id).collect();
+    w.dispatcher.hold(slow.id);
+    std::thread::scope(|s| {
+        let pass = s.spawn(|| w.engine.relay_outbox().unwrap());
+        assert!(w.dispatcher.wait_until_held(), "the slow delivery started");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let keys: Vec<RunId> = w
+                .dispatcher
+                .dispatch_keys()
+                .iter()
+                .map(|k| k.run_id)
+                .collect();
+            if fast.iter().all(|id| keys.contains(id)) {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                w.dispatcher.release();
+                panic!("the pass delivered only {keys:?} while its first delivery hung");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        w.dispatcher.release();
+        assert_eq!(pass.join().unwrap().delivered, 4);
+    });
+    assert!(w.engine.store().outbox_pending(100).unwrap().is_empty());
 }
 
 /// DISP-7: `count_runs_by_state` counts live runs per state over all tenants; a deleted run is

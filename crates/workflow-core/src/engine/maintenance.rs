@@ -68,17 +68,33 @@ impl Default for RelayState {
 }
 
 impl RelayState {
-    /// A commit queued messages: wake every waiting relay worker.
+    /// New work is queued (a commit, or a worker that saw more than it took): wake one waiting
+    /// relay worker. A worker that finds more wakes the next, so a commit that queues one
+    /// message costs one claim, not one per worker.
     pub(super) fn wake(&self) {
-        let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
-        *g = g.wrapping_add(1);
-        self.signal.notify_all();
+        self.bump().notify_one();
     }
 
-    /// Wait until woken or `timeout` passed.
-    fn wait(&self, timeout: Duration) {
+    /// Wake every waiting relay worker (a stopping host, so that each sees its stop flag).
+    fn wake_all(&self) {
+        self.bump().notify_all();
+    }
+
+    fn bump(&self) -> &Condvar {
+        let mut g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        *g = g.wrapping_add(1);
+        &self.signal
+    }
+
+    /// The wake-up count now: read it before claiming, then [`RelayState::wait_since`] it, so
+    /// that a wake-up between an empty claim and the wait is not lost.
+    fn generation(&self) -> u64 {
+        *self.generation.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wait until woken after `seen` (at once if that already happened) or `timeout` passed.
+    fn wait_since(&self, seen: u64, timeout: Duration) {
         let g = self.generation.lock().unwrap_or_else(|p| p.into_inner());
-        let seen = *g;
         let _ = self
             .signal
             .wait_timeout_while(g, timeout, |g| *g == seen)
@@ -116,7 +132,10 @@ impl<S: Store> Engine<S> {
     /// due: a claim reads (and decodes) a handful of rows, not the whole queue. On a shared
     /// store the entries come leased to this engine (SCALE-2); those not taken now stay
     /// this engine's until the lease ends, and its next claim offers them again.
-    fn claim(&self) -> Result<Option<(OutboxEntry, Claim<'_>)>> {
+    ///
+    /// The flag says whether the claim saw another message it could have taken (a run not in
+    /// flight): more work for another worker.
+    fn claim(&self) -> Result<Option<(OutboxEntry, Claim<'_>, bool)>> {
         let in_flight_max = self.config.relay_parallelism.max(1) as u32;
         let limit = self.config.relay_batch.min(in_flight_max + 1).max(1);
         let now = self.clock.now();
@@ -137,17 +156,22 @@ impl<S: Store> Engine<S> {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         let due = self.store.outbox_claim(now, limit, &lease)?;
-        for entry in due {
+        let mut due = due.into_iter();
+        let taken = due
+            .by_ref()
+            .find(|e| in_flight.insert(e.message.key().run_id));
+        Ok(taken.map(|entry| {
             let run = entry.message.key().run_id;
-            if in_flight.insert(run) {
-                let claim = Claim {
-                    state: &self.relay,
-                    run,
-                };
-                return Ok(Some((entry, claim)));
-            }
-        }
-        Ok(None)
+            let more = due.any(|e| {
+                let other = e.message.key().run_id;
+                other != run && !in_flight.contains(&other)
+            });
+            let claim = Claim {
+                state: &self.relay,
+                run,
+            };
+            (entry, claim, more)
+        }))
     }
 
     /// A jitter fraction in [0, 1) from the id generator (deterministic under `SeqIds`).
@@ -203,12 +227,16 @@ impl<S: Store> Engine<S> {
         })
     }
 
-    /// Claim and deliver one due message. `Ok(None)`: nothing claimable now.
-    fn relay_one(&self) -> Result<Option<Attempted>> {
-        let Some((entry, _claim)) = self.claim()? else {
+    /// Claim and deliver one due message; when the claim saw more, wake another worker first
+    /// (and say so: `true`). `Ok(None)`: nothing claimable now.
+    fn relay_one(&self) -> Result<Option<(Attempted, bool)>> {
+        let Some((entry, _claim, more)) = self.claim()? else {
             return Ok(None);
         };
-        self.attempt(&entry).map(Some)
+        if more {
+            self.relay.wake();
+        }
+        self.attempt(&entry).map(|a| Some((a, more)))
     }
 
     /// One relay pass: deliver every message due now, with `relay_parallelism` deliveries in
@@ -217,39 +245,51 @@ impl<S: Store> Engine<S> {
     pub fn relay_outbox(&self) -> Result<RelayReport> {
         let (delivered, failed, dead) = (AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0));
         let first_error = Mutex::new(None);
-        let worker = || loop {
-            match self.relay_one() {
-                Ok(Some(Attempted::Delivered)) => delivered.fetch_add(1, Ordering::Relaxed),
-                Ok(Some(Attempted::Failed)) => failed.fetch_add(1, Ordering::Relaxed),
-                Ok(Some(Attempted::Dead)) => dead.fetch_add(1, Ordering::Relaxed),
-                Ok(None) => return,
-                Err(e) => {
-                    first_error
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(e);
-                    return;
-                }
-            };
-        };
-        // Start on this thread; only when there is work, add the other workers.
-        match self.relay_one() {
-            Ok(None) => return Ok(RelayReport::default()),
-            Ok(Some(first)) => {
-                let counter = match first {
+        let tally = |attempted: Result<Attempted>| match attempted {
+            Ok(a) => {
+                let counter = match a {
                     Attempted::Delivered => &delivered,
                     Attempted::Failed => &failed,
                     Attempted::Dead => &dead,
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
+                true
             }
-            Err(e) => return Err(e),
-        }
+            Err(e) => {
+                first_error
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(e);
+                false
+            }
+        };
+        let worker = || loop {
+            match self.relay_one() {
+                Ok(Some((a, _))) => tally(Ok(a)),
+                Ok(None) => return,
+                Err(e) => {
+                    tally(Err(e));
+                    return;
+                }
+            };
+        };
+        // Claim on this thread first. Only when that claim saw more than it took, add the other
+        // workers, and before delivering, so that a hanging first delivery holds up only its
+        // own run (a pass after one commit usually has one message: no empty claims then).
+        let Some((entry, claim, more)) = self.claim()? else {
+            return Ok(RelayReport::default());
+        };
         std::thread::scope(|s| {
-            for _ in 1..self.config.relay_parallelism.max(1) {
-                s.spawn(worker);
+            if more {
+                for _ in 1..self.config.relay_parallelism.max(1) {
+                    s.spawn(worker);
+                }
             }
-            worker();
+            let ok = tally(self.attempt(&entry));
+            drop(claim);
+            if ok {
+                worker();
+            }
         });
         let report = RelayReport {
             delivered: delivered.into_inner(),
@@ -269,16 +309,17 @@ impl<S: Store> Engine<S> {
     /// still go one at a time, in order. Store errors are retried after `sweep`.
     pub fn run_relay_worker(&self, stop: &AtomicBool, sweep: Duration) {
         while !stop.load(Ordering::SeqCst) {
+            let seen = self.relay.generation();
             match self.relay_one() {
                 Ok(Some(_)) => {}
-                Ok(None) | Err(_) => self.relay.wait(sweep),
+                Ok(None) | Err(_) => self.relay.wait_since(seen, sweep),
             }
         }
     }
 
     /// Wake every relay worker now (e.g. to make a stopping host's workers see `stop`).
     pub fn wake_relay(&self) {
-        self.relay.wake();
+        self.relay.wake_all();
     }
 
     /// Fail every IN_PROGRESS run past its deadline (REAP-1, REAP-2). Returns the runs this call
