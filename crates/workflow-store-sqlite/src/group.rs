@@ -13,6 +13,11 @@
 //!
 //! The queue order is the serialization order: a later commit of a batch sees the writes of the
 //! earlier ones (same transaction), exactly as if each had committed on its own in that order.
+//!
+//! Why the leader is a caller and not a dedicated writer thread: the queue and the batches are
+//! the same, but a lone caller pays no hand-off to another thread and back, no thread has to be
+//! started and joined with the store, and reads keep running on the writer connection whenever
+//! no batch holds it (its warm page cache halved the engine's lifecycle time).
 
 use crate::conn::map_err;
 use crate::{lock, SqliteStore, Writer};

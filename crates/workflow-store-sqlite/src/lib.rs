@@ -28,7 +28,8 @@
 //!
 //! ## Transaction shape
 //!
-//! [`Store::commit`] is one `BEGIN IMMEDIATE` transaction: read the row's version, check the name
+//! [`Store::commit`] runs in one `BEGIN IMMEDIATE` transaction (shared with concurrent commits of
+//! the same store under group commit, below): read the row's version, check the name
 //! and idempotency key, write the row (an `INSERT`, or an `UPDATE ... WHERE id = ? AND version =
 //! expected` that sets only the columns whose value changed, so untouched indexes are not
 //! rewritten), its catalog changes, its history record and its outbox messages, then `COMMIT`.
@@ -39,6 +40,31 @@
 //! Every statement is a cached prepared statement from `sql/*.sql`. Parameters are written
 //! `+?1`: the bundled SQLite is built with STAT4, which otherwise re-plans an index-prefix lookup
 //! each time a new value is bound (see `sql/README.md`).
+//!
+//! ## Group commit
+//!
+//! With [`SqliteOptions::group_commit`] (the default), concurrent [`Store::commit`] calls on one
+//! `SqliteStore` share one transaction, so one WAL fsync acknowledges them all. Each caller
+//! queues its commit (a bounded queue of 64); the first caller that finds no batch being written
+//! takes the writer connection, then everything queued by then, and writes each commit inside
+//! its own `SAVEPOINT`: a commit whose check answers `Conflict`, or that fails, is rolled back to
+//! its savepoint alone and its caller gets that answer, while the others of the batch still
+//! commit. Every caller is answered only after the batch's `COMMIT`; if the transaction fails as
+//! a whole (`BEGIN`, a savepoint, the `COMMIT`), every caller of the batch gets an `Err` and
+//! nothing of it was written, so nothing is ever half-acknowledged. The queue order is the
+//! serialization order: a later commit of a batch sees the earlier ones' writes (versions,
+//! names, idempotency keys), exactly as if they had committed one after the other. A lone caller
+//! never waits for company: it finds the queue empty but for itself and writes a batch of one,
+//! the same single transaction as with group commit off. Everything else is unchanged: `BEGIN
+//! IMMEDIATE` with the busy timeout (another process may write the file), the durability
+//! setting, and what the engine does after a commit (observers, the relay's wake-up), which
+//! runs after `Store::commit` returned and so after the batch's `COMMIT`.
+//!
+//! Why on by default: a commit's answer means the same thing either way, a single caller is as
+//! fast as before (the batch of one), and under concurrency at [`Durability::Full`] the fsync
+//! per commit is what serializes writers: batching them is what a demanding user expects from a
+//! durable store. `BENCHMARKS.md` has the numbers. Turn it off to get one transaction per
+//! commit.
 //!
 //! ## Durability
 //!
@@ -78,8 +104,9 @@
 //! ## Test hooks
 //!
 //! The cargo feature `fault-injection` (off by default) adds `SqliteStore::faults`, a hook that
-//! makes the N-th storage call fail; this crate's own tests enable it. Without the feature the
-//! hook and its per-call check are not compiled in.
+//! makes the N-th storage call (or the next `COMMIT`) fail, and `SqliteStore::hold_writer` /
+//! `queued_commits`, which let a test form a group-commit batch of its choosing; this crate's own
+//! tests enable it. Without the feature the hooks and their per-call check are not compiled in.
 //!
 //! ## Example
 //!
