@@ -27,6 +27,7 @@ fn commit_of(run: &Run, expected: u64, write: RunWrite) -> Commit {
         },
         outbox: vec![],
         catalog: vec![],
+        keys_unchanged: false,
     }
 }
 

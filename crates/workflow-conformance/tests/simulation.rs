@@ -195,6 +195,7 @@ fn delete_behind_the_engines_back(store: &MemoryStore, tenant: TenantId, run: Ru
         },
         outbox: vec![],
         catalog,
+        keys_unchanged: false,
     };
     assert_eq!(store.commit(commit).unwrap(), CommitOutcome::Committed);
 }

@@ -69,6 +69,12 @@ pub struct Commit {
     pub outbox: Vec<OutboxMessage>,
     /// Changes to the run's folder subtree.
     pub catalog: Vec<CatalogWrite>,
+    /// The written row keeps the unique keys of the expected version's row: the same
+    /// definition, name, creator and idempotency key (see [`Commit::keys_unchanged`]). Then
+    /// [`Commit::validate`] skips the name and idempotency-key checks: they held when that row
+    /// was written, and the version check proves it is still the live row. `false` is always
+    /// safe (every check runs); a creation is never unchanged.
+    pub keys_unchanged: bool,
 }
 
 /// What a store knows about a commit's run and names, asked by [`Commit::validate`] in the
@@ -99,6 +105,15 @@ pub trait CommitProbe {
 }
 
 impl Commit {
+    /// Whether `after` keeps `before`'s unique keys (definition, name, creator, idempotency
+    /// key): the value of [`Commit::keys_unchanged`] for a write of `after` decided on `before`.
+    pub fn keys_unchanged(before: &Run, after: &Run) -> bool {
+        before.definition_id == after.definition_id
+            && before.name == after.name
+            && before.triggered_by == after.triggered_by
+            && before.idempotency_key == after.idempotency_key
+    }
+
     /// The checks every store makes before writing (requirements 2 and 3), in one place and one
     /// order: the version check, then the commit's own consistency (its history record and row
     /// follow the expected version: a malformed commit is `Err(Backend)`), then the name, then
@@ -132,6 +147,9 @@ impl Commit {
                 || run.tenant_id != self.tenant_id
             {
                 return Err(StoreError::backend("run row does not match its commit"));
+            }
+            if self.keys_unchanged && current.is_some() {
+                return Ok(Ok(current.map(|(v, _)| v)));
             }
             if probe.name_taken(run.definition_id, &run.name, run.id)? {
                 return Ok(Err(ConflictKind::NameTaken));

@@ -103,6 +103,7 @@ fn rename(run: &Run, expected: u64, name: &str) -> Commit {
         write: RunWrite::Put(Box::new(next)),
         outbox: vec![],
         catalog: vec![],
+        keys_unchanged: false,
     }
 }
 

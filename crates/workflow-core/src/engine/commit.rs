@@ -27,6 +27,10 @@ impl<S: Store> Engine<S> {
             RunWrite::Delete => (None, before.map_or(0, |r| r.attempt)),
         };
         let queued = !t.outbox.is_empty();
+        let keys_unchanged = match (before, &t.write) {
+            (Some(b), RunWrite::Put(after)) => Commit::keys_unchanged(b, after),
+            _ => false,
+        };
         let commit = Commit {
             tenant_id: tenant,
             run_id,
@@ -46,6 +50,7 @@ impl<S: Store> Engine<S> {
             write: t.write,
             outbox: t.outbox,
             catalog: t.catalog,
+            keys_unchanged,
         };
         match self.store.commit(commit)? {
             CommitOutcome::Committed => {
