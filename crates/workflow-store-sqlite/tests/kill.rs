@@ -112,6 +112,15 @@ fn kill_child_storm() {
             std::thread::spawn(move || storm(&engine, t))
         })
         .collect();
+    // How much the commits were batched so far (group commit), for the parent to check.
+    let monitor = engine.clone();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let s = monitor.store().group_commit_stats();
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "BATCHES {} {}", s.commits, s.batches).unwrap();
+        out.flush().unwrap();
+    });
     for t in threads {
         t.join().unwrap();
     }
@@ -203,6 +212,8 @@ fn kill_storm(iterations: u64, threads: u32, normal_on_odd: bool, max_ms: u64) {
     println!("kill test seed {}", rng.0);
     let exe = std::env::current_exe().unwrap();
     let mut acknowledged = 0usize;
+    // The most commits that shared a transaction with another one, in any child.
+    let mut batched = 0u64;
     for i in 0..iterations {
         let mut cmd = Command::new(&exe);
         cmd.args([
@@ -260,7 +271,10 @@ fn kill_storm(iterations: u64, threads: u32, normal_on_odd: bool, max_ms: u64) {
 
         let store = SqliteStore::open(&path).unwrap();
         for line in &lines {
-            let start = line.find("ACK ").or_else(|| line.find("DEL ")).unwrap_or(0);
+            let start = ["ACK ", "DEL ", "BATCHES "]
+                .iter()
+                .find_map(|p| line.find(p))
+                .unwrap_or(0);
             let parts: Vec<&str> = line[start..].split(' ').collect();
             match parts.as_slice() {
                 ["ACK", id, version, state] => {
@@ -284,6 +298,10 @@ fn kill_storm(iterations: u64, threads: u32, normal_on_odd: bool, max_ms: u64) {
                     assert!(store.load_run(tenant(), id).unwrap().is_none());
                     acknowledged += 1;
                 }
+                ["BATCHES", commits, batches] => {
+                    let (c, b): (u64, u64) = (commits.parse().unwrap(), batches.parse().unwrap());
+                    batched = batched.max(c.saturating_sub(b));
+                }
                 _ => {}
             }
         }
@@ -292,8 +310,11 @@ fn kill_storm(iterations: u64, threads: u32, normal_on_odd: bool, max_ms: u64) {
     }
     println!(
         "{iterations} kills of {threads}-thread children, {acknowledged} acknowledged \
-         transitions checked"
+         transitions checked, up to {batched} commits of a child in shared transactions"
     );
+    if threads >= 16 {
+        assert!(batched > 0, "no commit ever shared a group-commit batch");
+    }
     assert!(
         acknowledged > 0,
         "the children never got to commit anything"
