@@ -1806,6 +1806,34 @@ pub fn start_facts_resolve_in_the_runs_tenant<S: Store>(store: S) {
     assert_eq!(read_start_facts(s, &run, &def).unwrap(), expected);
 }
 
+/// `load_run_with_definition` answers what `load_run` and `definition` answer: the run with
+/// its definition; `None` for an unknown id or another tenant's run; `None` beside a run whose
+/// definition is gone (a store-level removal: the engine removes runs first, DEF-3).
+pub fn run_with_definition_reads_both<S: Store>(store: S) {
+    let w = World::new(store);
+    let run = w.running();
+    let s = w.engine.store();
+    let loaded = s.load_run(w.tenant, run.id).unwrap().unwrap();
+    let def = s.definition(w.tenant, run.definition_id).unwrap();
+    assert!(def.is_some());
+    assert_eq!(
+        s.load_run_with_definition(w.tenant, run.id).unwrap(),
+        Some((loaded.clone(), def))
+    );
+    assert_eq!(
+        s.load_run_with_definition(w.other_tenant, run.id).unwrap(),
+        None
+    );
+    let unknown = RunId(Uuid::new_v4());
+    assert_eq!(s.load_run_with_definition(w.tenant, unknown).unwrap(), None);
+    s.apply_catalog(&[CatalogWrite::RemoveDefinition(w.tenant, run.definition_id)])
+        .unwrap();
+    assert_eq!(
+        s.load_run_with_definition(w.tenant, run.id).unwrap(),
+        Some((loaded, None))
+    );
+}
+
 /// Requirement "upserts": applying the same catalog writes twice changes nothing.
 pub fn catalog_upserts_are_idempotent<S: Store>(store: S) {
     let w = World::new(store);

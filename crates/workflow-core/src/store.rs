@@ -488,6 +488,21 @@ pub trait Store: Send + Sync {
     // ---- runs
     /// A live run of a tenant.
     fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>>;
+    /// A live run of a tenant with its definition (`None` beside the run when the definition
+    /// is missing): what every call on a run reads first. The default makes the two reads; a
+    /// networked store answers in one round trip (it need not be one snapshot: a definition
+    /// is never changed in a way the run's rules depend on between the two).
+    fn load_run_with_definition(
+        &self,
+        tenant: TenantId,
+        id: RunId,
+    ) -> StoreResult<Option<(Run, Option<Definition>)>> {
+        let Some(run) = self.load_run(tenant, id)? else {
+            return Ok(None);
+        };
+        let def = self.definition(run.tenant_id, run.definition_id)?;
+        Ok(Some((run, def)))
+    }
     /// The live run of `definition` with this name.
     fn run_id_by_name(
         &self,
@@ -756,6 +771,13 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn load_run(&self, tenant: TenantId, id: RunId) -> StoreResult<Option<Run>> {
         (**self).load_run(tenant, id)
+    }
+    fn load_run_with_definition(
+        &self,
+        tenant: TenantId,
+        id: RunId,
+    ) -> StoreResult<Option<(Run, Option<Definition>)>> {
+        (**self).load_run_with_definition(tenant, id)
     }
     fn run_id_by_name(
         &self,

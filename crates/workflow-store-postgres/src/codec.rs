@@ -65,11 +65,23 @@ pub(crate) fn parse_enum<T: DeserializeOwned>(what: &str, s: &str) -> StoreResul
 
 /// Typed column access that maps driver errors to [`StoreError`] (a value that does not decode
 /// is `Corrupt`).
-pub(crate) struct Cols<'r>(pub(crate) &'r Row);
+pub(crate) struct Cols<'r> {
+    row: &'r Row,
+    /// Column `i` is the row's column `base + i` (a join returns several records side by side).
+    base: usize,
+}
 
-impl Cols<'_> {
+impl<'r> Cols<'r> {
+    /// The row's columns from the first.
+    pub(crate) fn new(row: &'r Row) -> Self {
+        Cols { row, base: 0 }
+    }
+    /// The row's columns from `base` on.
+    pub(crate) fn at(row: &'r Row, base: usize) -> Self {
+        Cols { row, base }
+    }
     pub(crate) fn get<'a, T: FromSql<'a>>(&'a self, i: usize) -> StoreResult<T> {
-        self.0.try_get(i).map_err(map_err)
+        self.row.try_get(self.base + i).map_err(map_err)
     }
     pub(crate) fn text(&self, i: usize) -> StoreResult<String> {
         self.get(i)
@@ -209,8 +221,11 @@ impl<'r> RunRow<'r> {
     }
 }
 
+/// How many columns `run_from_row` reads (those of `sql/load_run.sql`).
+pub(crate) const RUN_COLUMNS: usize = 26;
+
 pub(crate) fn run_from_row(row: &Row) -> StoreResult<Run> {
-    let c = Cols(row);
+    let c = Cols::new(row);
     Ok(Run {
         id: RunId(c.uuid(0)?),
         tenant_id: TenantId(c.uuid(1)?),
@@ -244,7 +259,7 @@ pub(crate) fn run_from_row(row: &Row) -> StoreResult<Run> {
 // ---------------------------------------------------------------------------------- history
 
 pub(crate) fn history_from_row(row: &Row) -> StoreResult<HistoryRecord> {
-    let c = Cols(row);
+    let c = Cols::new(row);
     Ok(HistoryRecord {
         run_id: RunId(c.uuid(0)?),
         seq: c.u64(1)?,
@@ -273,7 +288,7 @@ pub(crate) fn outbox_kind(m: &OutboxMessage) -> (TenantId, &'static str) {
 }
 
 pub(crate) fn outbox_from_row(row: &Row) -> StoreResult<OutboxEntry> {
-    let c = Cols(row);
+    let c = Cols::new(row);
     Ok(OutboxEntry {
         seq: c.u64(0)?,
         message: c.json(1)?,
@@ -289,7 +304,7 @@ pub(crate) fn outbox_from_row(row: &Row) -> StoreResult<OutboxEntry> {
 // ---------------------------------------------------------------------------------- catalog
 
 pub(crate) fn user_from_row(row: &Row) -> StoreResult<User> {
-    let c = Cols(row);
+    let c = Cols::new(row);
     Ok(User {
         tenant_id: TenantId(c.uuid(0)?),
         id: UserId(c.uuid(1)?),
@@ -302,7 +317,7 @@ pub(crate) fn user_from_row(row: &Row) -> StoreResult<User> {
 }
 
 pub(crate) fn part_from_row(row: &Row) -> StoreResult<PathPart> {
-    let c = Cols(row);
+    let c = Cols::new(row);
     let version = match c.opt_text(9)? {
         Some(ingestion) => Some(VersionInfo {
             ingestion: parse_enum("ingestion", &ingestion)?,
@@ -379,7 +394,12 @@ impl<'d> DefinitionRow<'d> {
 }
 
 pub(crate) fn definition_from_row(row: &Row) -> StoreResult<Definition> {
-    let c = Cols(row);
+    definition_at(row, 0)
+}
+
+/// The columns of `sql/definition.sql`, from column `base` of `row` on.
+pub(crate) fn definition_at(row: &Row, base: usize) -> StoreResult<Definition> {
+    let c = Cols::at(row, base);
     Ok(Definition {
         tenant_id: TenantId(c.uuid(0)?),
         id: DefinitionId(c.uuid(1)?),

@@ -91,8 +91,8 @@ mod migrate;
 pub use migrate::SCHEMA_VERSION;
 
 use codec::{
-    definition_from_row, enum_str, history_from_row, outbox_from_row, outbox_kind, part_from_row,
-    run_from_row, ts, Cols, DefinitionRow, Param, RunRow,
+    definition_at, definition_from_row, enum_str, history_from_row, outbox_from_row, outbox_kind,
+    part_from_row, run_from_row, ts, Cols, DefinitionRow, Param, RunRow, RUN_COLUMNS,
 };
 use conn::{map_err, prepare_cached, Conn, Manager, Tls};
 use postgres::types::Json;
@@ -186,7 +186,7 @@ impl Tx<'_> {
         self.tx.execute(&s, params).map_err(map_err)
     }
     fn exists(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<bool> {
-        Cols(&self.query_one(sql, params)?).get(0)
+        Cols::new(&self.query_one(sql, params)?).get(0)
     }
 }
 
@@ -197,7 +197,7 @@ impl CommitProbe for Probe<'_, '_> {
     fn current(&mut self, run: RunId) -> StoreResult<Option<(u64, TenantId)>> {
         match self.0.query_opt(sql!("lock_run"), &[&run.0])? {
             Some(row) => {
-                let c = Cols(&row);
+                let c = Cols::new(&row);
                 Ok(Some((c.u64(0)?, TenantId(c.uuid(1)?))))
             }
             None => Ok(None),
@@ -575,7 +575,7 @@ impl PgStore {
     fn current_version(&self, run: RunId) -> StoreResult<Option<u64>> {
         self.query(sql!("current_version"), &[&run.0])?
             .first()
-            .map(|r| Cols(r).u64(0))
+            .map(|r| Cols::new(r).u64(0))
             .transpose()
     }
 
@@ -616,7 +616,7 @@ impl PgStore {
                     .map_err(map_err)?;
                 let plan = rows
                     .iter()
-                    .map(|r| Cols(r).text(0))
+                    .map(|r| Cols::new(r).text(0))
                     .collect::<StoreResult<Vec<String>>>()?;
                 Ok((format!("{name}: {sql}"), plan))
             })
@@ -640,7 +640,7 @@ impl Store for PgStore {
     fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
         Ok(self
             .rows(sql!("tenant"), &[&id.0], |r| {
-                let c = Cols(r);
+                let c = Cols::new(r);
                 Ok(Tenant {
                     id: TenantId(c.uuid(0)?),
                     name: c.text(1)?,
@@ -708,6 +708,26 @@ impl Store for PgStore {
             .pop())
     }
 
+    /// One round trip: the run joined with its definition.
+    fn load_run_with_definition(
+        &self,
+        tenant: TenantId,
+        id: RunId,
+    ) -> StoreResult<Option<(Run, Option<Definition>)>> {
+        let pair = |r: &Row| -> StoreResult<(Run, Option<Definition>)> {
+            let run = run_from_row(r)?;
+            let found: Option<Uuid> = Cols::at(r, RUN_COLUMNS).get(1)?;
+            let def = match found {
+                Some(_) => Some(definition_at(r, RUN_COLUMNS)?),
+                None => None,
+            };
+            Ok((run, def))
+        };
+        Ok(self
+            .rows(sql!("load_run_with_definition"), &[&id.0, &tenant.0], pair)?
+            .pop())
+    }
+
     fn run_id_by_name(
         &self,
         tenant: TenantId,
@@ -718,7 +738,7 @@ impl Store for PgStore {
             .rows(
                 sql!("run_id_by_name"),
                 &[&tenant.0, &definition.0, &name],
-                |r| Ok(RunId(Cols(r).uuid(0)?)),
+                |r| Ok(RunId(Cols::new(r).uuid(0)?)),
             )?
             .pop())
     }
@@ -745,7 +765,7 @@ impl Store for PgStore {
         let limit = i64::from(query.limit);
         let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
         self.tx(true, |t| {
-            let total: i64 = Cols(&t.query_one(&count_sql, &b.params(&[]))?).get(0)?;
+            let total: i64 = Cols::new(&t.query_one(&count_sql, &b.params(&[]))?).get(0)?;
             let items = t
                 .query(&list_sql, &b.params(&[&limit, &offset]))?
                 .iter()
@@ -770,12 +790,12 @@ impl Store for PgStore {
                 .query(&counts_sql, &b.params(&[]))?
                 .iter()
                 .map(|r| {
-                    let c = Cols(r);
+                    let c = Cols::new(r);
                     Ok((c.enumv("execution state", 0)?, c.u64(1)?))
                 })
                 .collect::<StoreResult<Vec<(ExecutionState, u64)>>>()?;
             let totals = t.query_one(&totals_sql, &b.params(&[]))?;
-            let c = Cols(&totals);
+            let c = Cols::new(&totals);
             let triggerers: i64 = c.get(0)?;
             let oldest: Option<i64> = c.get(1)?;
             let with_duration = c.u64(2)?;
@@ -786,7 +806,7 @@ impl Store for PgStore {
                 let r50 = codec::int(r50 + 1, "rank")?;
                 let r95 = codec::int(r95 + 1, "rank")?;
                 for row in t.query(&at_sql, &b.params(&[&r50, &r95]))? {
-                    let c = Cols(&row);
+                    let c = Cols::new(&row);
                     let (rank, nanos): (i64, i64) = (c.get(0)?, c.get(1)?);
                     let seconds = Some(nanos as f64 / 1e9);
                     if rank == r50 {
@@ -809,7 +829,7 @@ impl Store for PgStore {
 
     fn count_runs_by_state(&self) -> StoreResult<Vec<(ExecutionState, u64)>> {
         self.rows(sql!("count_runs_by_state"), &[], |r| {
-            let c = Cols(r);
+            let c = Cols::new(r);
             Ok((c.enumv("execution state", 0)?, c.u64(1)?))
         })
     }
@@ -817,7 +837,7 @@ impl Store for PgStore {
     fn expired_runs(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<(TenantId, RunId)>> {
         let now = codec::bound(now);
         self.rows(sql!("expired_runs"), &[&now, &i64::from(limit)], |r| {
-            let c = Cols(r);
+            let c = Cols::new(r);
             Ok((TenantId(c.uuid(0)?), RunId(c.uuid(1)?)))
         })
     }

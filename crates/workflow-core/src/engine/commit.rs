@@ -87,11 +87,7 @@ impl<S: Store> Engine<S> {
         mut decide: impl FnMut(&Run, &Definition, Timestamp) -> Result<Decision<T>>,
     ) -> Result<(Option<Run>, T)> {
         for _ in 0..self.config.max_conflict_retries {
-            let run = self
-                .store
-                .load_run(tenant, run_id)?
-                .ok_or_else(|| Error::not_found("workflow run", run_id))?;
-            let def = self.definition_of(&run)?;
+            let (run, def) = self.run_and_definition(tenant, run_id)?;
             let now = self.clock.now();
             let Decision { change, answer } = decide(&run, &def, now)?;
             let Some(t) = change else {
@@ -133,11 +129,7 @@ impl<S: Store> Engine<S> {
         rule: impl FnOnce(&Ctx<'_>, &Run, &Definition) -> Result<Decision<T>>,
     ) -> Result<(Run, Definition, Vec<Grant>, T)> {
         let grants = self.grants_of(actor)?;
-        let run = self
-            .store
-            .load_run(actor.tenant_id, run_id)?
-            .ok_or_else(|| Error::not_found("workflow run", run_id))?;
-        let def = self.definition_of(&run)?;
+        let (run, def) = self.run_and_definition(actor.tenant_id, run_id)?;
         let ctx = Ctx {
             actor,
             grants: &grants,

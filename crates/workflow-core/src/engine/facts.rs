@@ -2,22 +2,25 @@
 
 use super::Engine;
 use crate::error::{Error, Result, StoreError};
-use crate::ids::{PathPartId, TenantId};
+use crate::ids::{PathPartId, RunId, TenantId};
 use crate::model::{Definition, PathPart, PathPartKind, Run};
 use crate::rules::UploadStatus;
 use crate::snapshot::{active_version_of, resolve_part, Resolved, StartFacts};
 use crate::store::Store;
 
 impl<S: Store> Engine<S> {
-    pub(super) fn definition_of(&self, run: &Run) -> Result<Definition> {
-        self.store
-            .definition(run.tenant_id, run.definition_id)?
-            .ok_or_else(|| {
-                Error::Store(StoreError::corrupt(format!(
-                    "definition {} of run {} is missing",
-                    run.definition_id, run.id
-                )))
-            })
+    /// A live run and its definition, read together (`Store::load_run_with_definition`).
+    pub(super) fn run_and_definition(
+        &self,
+        tenant: TenantId,
+        run_id: RunId,
+    ) -> Result<(Run, Definition)> {
+        let (run, def) = self
+            .store
+            .load_run_with_definition(tenant, run_id)?
+            .ok_or_else(|| Error::not_found("workflow run", run_id))?;
+        let def = def.ok_or_else(|| missing_definition(&run))?;
+        Ok((run, def))
     }
 
     fn active_version(&self, tenant: TenantId, doc: PathPartId) -> Result<Option<PathPart>> {
@@ -81,4 +84,13 @@ impl<S: Store> Engine<S> {
             run.id
         ))))
     }
+}
+
+/// A run whose definition is gone: the store lost it (a definition is deleted only with its
+/// runs, DEF-3).
+fn missing_definition(run: &Run) -> Error {
+    Error::Store(StoreError::corrupt(format!(
+        "definition {} of run {} is missing",
+        run.definition_id, run.id
+    )))
 }
