@@ -198,7 +198,8 @@ fn group_commit_failing_commit_is_rolled_back_alone() {
 
 /// Group commit: the commits of one batch are serialized in queue order and see each other's
 /// writes: of 16 commits on one version of one run exactly one is Committed (the others see
-/// version 2), and of two runs renamed to one name in the same batch exactly one gets it.
+/// version 2), and of two runs given one name (or one idempotency key) in the same batch
+/// exactly one gets it.
 #[test]
 fn group_commit_batch_members_see_each_other_in_queue_order() {
     let f = fixture(true);
@@ -233,6 +234,29 @@ fn group_commit_batch_members_see_each_other_in_queue_order() {
         [
             CommitOutcome::Committed,
             CommitOutcome::Conflict(ConflictKind::NameTaken)
+        ]
+    );
+
+    // The same for an idempotency key (same definition and triggerer) given to two runs.
+    let pair = f.drafts(2);
+    let commits = pair
+        .iter()
+        .map(|r| {
+            let mut c = rename(r, 1, &format!("keyed-{}", r.id));
+            if let RunWrite::Put(next) = &mut c.write {
+                next.idempotency_key = Some("same-key".into());
+            }
+            c
+        })
+        .collect();
+    let answers = f.one_batch(commits);
+    let mut sorted: Vec<_> = answers.iter().map(|a| a.clone().unwrap()).collect();
+    sorted.sort_by_key(|o| *o != CommitOutcome::Committed);
+    assert_eq!(
+        sorted,
+        [
+            CommitOutcome::Committed,
+            CommitOutcome::Conflict(ConflictKind::IdempotencyKey)
         ]
     );
     check_invariants(f.store().path());
