@@ -173,10 +173,6 @@ impl Tx<'_> {
         let s = self.stmt(sql)?;
         self.tx.query(&s, params).map_err(map_err)
     }
-    fn query_opt(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<Option<Row>> {
-        let s = self.stmt(sql)?;
-        self.tx.query_opt(&s, params).map_err(map_err)
-    }
     fn query_one(&mut self, sql: &str, params: &[Param<'_>]) -> StoreResult<Row> {
         let s = self.stmt(sql)?;
         self.tx.query_one(&s, params).map_err(map_err)
@@ -190,21 +186,29 @@ impl Tx<'_> {
     }
 }
 
-/// [`CommitProbe`] over the commit's transaction: `current` locks the run's row.
-struct Probe<'t, 'a>(&'t mut Tx<'a>);
+/// [`CommitProbe`] over the commit's transaction: `current` locks the run's row and learns,
+/// in the same statement, whether the id was ever used (what a creation asks next).
+struct Probe<'t, 'a> {
+    tx: &'t mut Tx<'a>,
+    ever_used: Option<(RunId, bool)>,
+}
 
 impl CommitProbe for Probe<'_, '_> {
     fn current(&mut self, run: RunId) -> StoreResult<Option<(u64, TenantId)>> {
-        match self.0.query_opt(sql!("lock_run"), &[&run.0])? {
-            Some(row) => {
-                let c = Cols::new(&row);
-                Ok(Some((c.u64(0)?, TenantId(c.uuid(1)?))))
-            }
+        let row = self.tx.query_one(sql!("lock_run"), &[&run.0])?;
+        let c = Cols::new(&row);
+        self.ever_used = Some((run, c.bool(2)?));
+        let version: Option<i64> = c.get(0)?;
+        match version {
+            Some(_) => Ok(Some((c.u64(0)?, TenantId(c.uuid(1)?)))),
             None => Ok(None),
         }
     }
     fn ever_used(&mut self, run: RunId) -> StoreResult<bool> {
-        self.0.exists(sql!("id_ever_used"), &[&run.0])
+        match self.ever_used {
+            Some((asked, used)) if asked == run => Ok(used),
+            _ => self.tx.exists(sql!("id_ever_used"), &[&run.0]),
+        }
     }
     fn name_taken(
         &mut self,
@@ -212,7 +216,7 @@ impl CommitProbe for Probe<'_, '_> {
         name: &str,
         except: RunId,
     ) -> StoreResult<bool> {
-        self.0
+        self.tx
             .exists(sql!("name_taken"), &[&definition.0, &name, &except.0])
     }
     fn idempotency_taken(
@@ -222,7 +226,7 @@ impl CommitProbe for Probe<'_, '_> {
         key: &str,
         except: RunId,
     ) -> StoreResult<bool> {
-        self.0.exists(
+        self.tx.exists(
             sql!("idempotency_taken"),
             &[&definition.0, &user.0, &key, &except.0],
         )
@@ -502,21 +506,44 @@ impl PgStore {
 
     /// The body of [`Store::commit`], inside its transaction.
     fn commit_in(&self, t: &mut Tx<'_>, cm: &Commit) -> StoreResult<CommitOutcome> {
-        let current = match cm.validate(&mut Probe(t))? {
+        let mut probe = Probe {
+            tx: t,
+            ever_used: None,
+        };
+        let current = match cm.validate(&mut probe)? {
             Ok(current) => current,
             Err(kind) => return Ok(CommitOutcome::Conflict(kind)),
         };
         let expected = codec::int(cm.expected_version, "version")?;
+        let h = &cm.history;
+        let (seq, event, at) = (codec::int(h.seq, "seq")?, enum_str(&h.event)?, ts(h.at)?);
+        let (from, to) = (h.from.map(|s| s.as_str()), h.to.map(|s| s.as_str()));
+        let (actor, attempt) = (h.actor.user_id.map(|u| u.0), i64::from(h.attempt));
+        let history: [Param<'_>; 11] = [
+            &h.run_id.0,
+            &seq,
+            &h.tenant_id.0,
+            &from,
+            &to,
+            &event,
+            &actor,
+            &h.actor.assumed,
+            &at,
+            &attempt,
+            &h.reason,
+        ];
         match &cm.write {
             RunWrite::Put(run) => {
+                // The row and its history record in one statement (with the tombstone for a
+                // new run): sql/insert_run.sql, sql/update_run.sql.
                 let row = RunRow::new(run)?;
-                let p = row.params();
+                let mut all: Vec<Param<'_>> = row.params().to_vec();
                 if current.is_none() {
-                    t.execute(sql!("insert_run_id"), &[&run.id.0])?;
-                    t.execute(sql!("insert_run"), &p)?;
+                    all.extend(history);
+                    t.execute(sql!("insert_run"), &all)?;
                 } else {
-                    let mut all: Vec<Param<'_>> = p.to_vec();
                     all.push(&expected);
+                    all.extend(history);
                     if t.execute(sql!("update_run"), &all)? != 1 {
                         // Cannot happen under the row lock; refuse rather than half-write.
                         return Err(StoreError::backend(
@@ -531,29 +558,10 @@ impl PgStore {
                         "version-checked delete matched no row under the row lock",
                     ));
                 }
+                t.execute(sql!("insert_history"), &history)?;
             }
         }
         self.apply_all(t, &cm.catalog)?;
-        let h = &cm.history;
-        let from = h.from.map(|s| s.as_str());
-        let to = h.to.map(|s| s.as_str());
-        let actor = h.actor.user_id.map(|u| u.0);
-        t.execute(
-            sql!("insert_history"),
-            &[
-                &h.run_id.0,
-                &codec::int(h.seq, "seq")?,
-                &h.tenant_id.0,
-                &from,
-                &to,
-                &enum_str(&h.event)?,
-                &actor,
-                &h.actor.assumed,
-                &ts(h.at)?,
-                &i64::from(h.attempt),
-                &h.reason,
-            ],
-        )?;
         for m in &cm.outbox {
             let (tenant, kind) = outbox_kind(m);
             let key = m.key();
