@@ -1,0 +1,61 @@
+//! `N` run lifecycles (create → start → callback COMPLETED) through the engine, on the memory
+//! store or on SQLite at NORMAL durability, after the conformance world's setup: the workload
+//! `scripts/bench.sh callgrind` counts instructions of (once with `N`, once with `2N`: the
+//! difference over `N` is one lifecycle, without the setup).
+//!
+//! `cargo run --release -p workflow-server --example lifecycles -- memory 200`
+//! `cargo run --release -p workflow-server --example lifecycles -- sqlite 200`
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use workflow_conformance::world::World;
+use workflow_core::*;
+use workflow_store_memory::MemoryStore;
+use workflow_store_sqlite::{Durability, SqliteOptions, SqliteStore};
+
+fn lifecycles<S: Store>(w: &World<S>, n: u64) {
+    let e = &w.engine;
+    for _ in 0..n {
+        let run = e
+            .create_run(&w.triggerer, w.def_plain.id, CreateRun::default())
+            .unwrap();
+        let run = e
+            .start_run(&w.triggerer, run.id, StartRun::default())
+            .unwrap();
+        let cb = Callback {
+            status: CallbackStatus::Completed,
+            error: None,
+            attempt: Some(run.attempt),
+        };
+        let done = e
+            .callback(&w.triggerer.clone().assumed(), run.id, cb)
+            .unwrap();
+        assert_eq!(done.outcome, CallbackOutcome::Updated);
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(store), Some(n)) = (
+        args.first(),
+        args.get(1).and_then(|n| n.parse::<u64>().ok()),
+    ) else {
+        eprintln!("usage: lifecycles memory|sqlite N");
+        std::process::exit(2);
+    };
+    match store.as_str() {
+        "memory" => lifecycles(&World::new(MemoryStore::new()), n),
+        "sqlite" => {
+            let dir = tempfile::tempdir().unwrap();
+            let options = SqliteOptions {
+                durability: Durability::Normal,
+                ..SqliteOptions::default()
+            };
+            let store = SqliteStore::open_with(dir.path().join("bench.sqlite"), options).unwrap();
+            lifecycles(&World::new(store), n);
+        }
+        other => {
+            eprintln!("unknown store {other}: memory or sqlite");
+            std::process::exit(2);
+        }
+    }
+}
