@@ -19,7 +19,7 @@ callgrind() {
     local bin=target/release/examples/lifecycles out
     out=$(mktemp -d)
     printf '%-34s %14s\n' "figure" "instructions"
-    for store in memory sqlite; do
+    for store in memory sqlite big-start; do
         local counts=()
         for n in "$N" $((2 * N)); do
             valgrind --tool=callgrind --callgrind-out-file="$out/$store.$n" "$bin" "$store" "$n" \
@@ -28,6 +28,7 @@ callgrind() {
         done
         local label="lifecycle, $store"
         [ "$store" = sqlite ] && label="lifecycle, SQLite NORMAL"
+        [ "$store" = big-start ] && label="create + start, 200 refs, memory"
         printf '%-34s %14d\n' "$label" $(((counts[1] - counts[0]) / N))
     done
     echo "(callgrind files in $out: callgrind_annotate --inclusive=yes $out/memory.$((2 * N)))"

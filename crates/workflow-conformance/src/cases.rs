@@ -1804,6 +1804,32 @@ pub fn start_facts_resolve_in_the_runs_tenant<S: Store>(store: S) {
     assert!(expected.scope[3].part.is_none() && expected.scope[4].part.is_none());
     assert_eq!(s.start_facts(&run, &def).unwrap(), expected);
     assert_eq!(read_start_facts(s, &run, &def).unwrap(), expected);
+
+    // Two more active versions of `b`, written past the engine (which keeps one active): the
+    // first in path order is the active one, whatever order the store returns them in.
+    let version = |n: u128, path: String| PathPart {
+        id: pid(n),
+        path,
+        ..b_v.clone()
+    };
+    let (early, late) = (
+        version(10, format!("{}/", b.path)),
+        version(11, format!("{}/~", b.path)),
+    );
+    assert!(early.path < b_v.path && b_v.path < late.path);
+    s.apply_catalog(&[
+        CatalogWrite::PutPart(Box::new(late)),
+        CatalogWrite::PutPart(Box::new(early.clone())),
+    ])
+    .unwrap();
+    let expected = StartFacts {
+        scope: vec![r(b.id, Some(&early))],
+        uploads: vec![r(a.id, None), r(b.id, Some(&early))],
+        ..expected
+    };
+    run.input_scope = vec![b.id];
+    assert_eq!(s.start_facts(&run, &def).unwrap(), expected);
+    assert_eq!(read_start_facts(s, &run, &def).unwrap(), expected);
 }
 
 /// `load_run_with_definition` answers what `load_run` and `definition` answer: the run with

@@ -472,6 +472,53 @@ impl<S: Store> World<S> {
         (template, run)
     }
 
+    /// The largest Start the rules allow, for benches: a definition (`name`) with 20 common
+    /// files, and [`policy::MAX_INPUT_SCOPE`] more documents for a run to reference, every one
+    /// a document under `/shared/eng` with an active, ingested version. Returns the definition
+    /// and the references. Call once per name.
+    ///
+    /// [`policy::MAX_INPUT_SCOPE`]: workflow_core::policy::MAX_INPUT_SCOPE
+    #[allow(clippy::unwrap_used)]
+    pub fn big_scope(&self, name: &str) -> (Definition, Vec<PathPartId>) {
+        let e = &self.engine;
+        let doc = |file: String| {
+            let id = PathPartId(Uuid::new_v4());
+            e.put_part(
+                self.tenant,
+                id,
+                PathPartKind::Document,
+                &file,
+                Some(self.eng.id),
+            )
+            .unwrap();
+            let version = PathPartId(Uuid::new_v4());
+            e.put_version(self.tenant, id, version, Ingestion::Completed, true)
+                .unwrap();
+            id
+        };
+        let common = (0..20)
+            .map(|i| doc(format!("{name}-common-{i}.md")))
+            .collect();
+        let scope = (0..workflow_core::policy::MAX_INPUT_SCOPE)
+            .map(|i| doc(format!("{name}-ref-{i}.md")))
+            .collect();
+        let def = e
+            .create_definition(
+                &self.owner,
+                NewDefinition {
+                    parent_id: self.eng.id,
+                    name: name.into(),
+                    instruction_id: Some(self.instruction.id),
+                    max_run_duration_seconds: Some(600),
+                    is_active: true,
+                    common_file_ids: common,
+                    ..NewDefinition::default()
+                },
+            )
+            .unwrap();
+        (def, scope)
+    }
+
     /// A fresh IN_PROGRESS run (attempt 1).
     #[allow(clippy::unwrap_used)]
     pub fn running(&self) -> Run {

@@ -90,42 +90,85 @@ impl StartFacts {
     /// of other tenants are ignored; a document's active version is its first active
     /// `DOCUMENT_VERSION` child in path order, and uploads come in path order (ties by id).
     pub fn assemble(run: &Run, def: &Definition, found: Vec<PathPart>) -> StartFacts {
-        use std::collections::HashMap;
+        // foldhash: these maps are keyed by ids from the store; SipHash was most of the cost.
+        type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
         let tenant = run.tenant_id;
-        let mut parts: Vec<PathPart> = found
-            .into_iter()
-            .filter(|p| p.tenant_id == tenant)
-            .collect();
-        parts.sort_by(|a, b| (&a.path, a.id).cmp(&(&b.path, b.id)));
-        parts.dedup_by_key(|p| p.id);
-        let by_id: HashMap<PathPartId, &PathPart> = parts.iter().map(|p| (p.id, p)).collect();
-        let mut active: HashMap<PathPartId, &PathPart> = HashMap::new();
-        for v in &parts {
+        // By id, the tenant's parts only (a repeat is the same part read twice).
+        let mut by_id: HashMap<PathPartId, PathPart> =
+            HashMap::with_capacity_and_hasher(found.len(), Default::default());
+        for p in found.into_iter().filter(|p| p.tenant_id == tenant) {
+            by_id.entry(p.id).or_insert(p);
+        }
+        // Each document's first active version in path order (ties by id).
+        let mut active: HashMap<PathPartId, (&str, PathPartId)> = HashMap::default();
+        for v in by_id.values() {
             let is_active = v.kind == PathPartKind::DocumentVersion
                 && v.version.as_ref().is_some_and(|i| i.active);
             if let (true, Some(doc)) = (is_active, v.parent_id) {
-                active.entry(doc).or_insert(v);
+                let key = (v.path.as_str(), v.id);
+                active
+                    .entry(doc)
+                    .and_modify(|cur| *cur = (*cur).min(key))
+                    .or_insert(key);
             }
         }
-        let resolve = |id: PathPartId, part: Option<&PathPart>| Resolved {
-            id,
-            part: part.cloned(),
-            active_version: part
-                .filter(|p| p.kind == PathPartKind::Document)
-                .and_then(|p| active.get(&p.id))
-                .map(|v| (*v).clone()),
+        let active: HashMap<PathPartId, PathPartId> =
+            active.into_iter().map(|(doc, (_, v))| (doc, v)).collect();
+        let version_of = |p: &PathPart| match p.kind {
+            PathPartKind::Document => active.get(&p.id).copied(),
+            _ => None,
         };
-        let by = |id: PathPartId| resolve(id, by_id.get(&id).copied());
         let inputs = run.folders.inputs_id;
+        let mut uploads: Vec<(&str, PathPartId)> = by_id
+            .values()
+            .filter(|p| p.parent_id == Some(inputs) && p.kind == PathPartKind::Document)
+            .map(|p| (p.path.as_str(), p.id))
+            .collect();
+        uploads.sort_unstable();
+        let uploads: Vec<PathPartId> = uploads.into_iter().map(|(_, id)| id).collect();
+        // Every part goes to its last use by move and is cloned only for earlier ones (a
+        // document in both the scope and the common files), so no part is copied needlessly.
+        let asked: Vec<PathPartId> = def
+            .instruction_id
+            .iter()
+            .chain(&run.input_scope)
+            .chain(&uploads)
+            .chain(&def.common_file_ids)
+            .copied()
+            .collect();
+        let mut uses: HashMap<PathPartId, u32> =
+            HashMap::with_capacity_and_hasher(asked.len() * 2, Default::default());
+        for id in &asked {
+            if let Some(p) = by_id.get(id) {
+                *uses.entry(*id).or_default() += 1;
+                if let Some(v) = version_of(p) {
+                    *uses.entry(v).or_default() += 1;
+                }
+            }
+        }
+        let mut take = |id: PathPartId| -> Option<PathPart> {
+            let left = uses.get_mut(&id)?;
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                by_id.remove(&id)
+            } else {
+                by_id.get(&id).cloned()
+            }
+        };
+        let mut resolve = |id: PathPartId| {
+            let part = take(id);
+            let active_version = part.as_ref().and_then(&version_of).and_then(&mut take);
+            Resolved {
+                id,
+                part,
+                active_version,
+            }
+        };
         StartFacts {
-            instruction: def.instruction_id.map(by),
-            scope: run.input_scope.iter().map(|id| by(*id)).collect(),
-            uploads: parts
-                .iter()
-                .filter(|p| p.parent_id == Some(inputs) && p.kind == PathPartKind::Document)
-                .map(|p| resolve(p.id, Some(p)))
-                .collect(),
-            common: def.common_file_ids.iter().map(|id| by(*id)).collect(),
+            instruction: def.instruction_id.map(&mut resolve),
+            scope: run.input_scope.iter().map(|id| resolve(*id)).collect(),
+            uploads: uploads.iter().map(|id| resolve(*id)).collect(),
+            common: def.common_file_ids.iter().map(|id| resolve(*id)).collect(),
         }
     }
 }

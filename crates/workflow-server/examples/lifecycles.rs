@@ -5,6 +5,9 @@
 //!
 //! `cargo run --release -p workflow-server --example lifecycles -- memory 200`
 //! `cargo run --release -p workflow-server --example lifecycles -- sqlite 200`
+//!
+//! `big-start`: instead, N Starts of a run with 200 references and 20 common files on the
+//! memory store (create, then start; `World::big_scope`), the snapshot-building workload.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use workflow_conformance::world::World;
@@ -33,17 +36,34 @@ fn lifecycles<S: Store>(w: &World<S>, n: u64) {
     }
 }
 
+fn big_starts(w: &World<MemoryStore>, n: u64) {
+    let (def, scope) = w.big_scope("big-scope");
+    for _ in 0..n {
+        let cmd = CreateRun {
+            input_scope: scope.clone(),
+            ..CreateRun::default()
+        };
+        let draft = w.engine.create_run(&w.owner, def.id, cmd).unwrap();
+        let run = w
+            .engine
+            .start_run(&w.owner, draft.id, StartRun::default())
+            .unwrap();
+        assert_eq!(run.snapshot.map(|s| s.inputs.len()), Some(220));
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(store), Some(n)) = (
         args.first(),
         args.get(1).and_then(|n| n.parse::<u64>().ok()),
     ) else {
-        eprintln!("usage: lifecycles memory|sqlite N");
+        eprintln!("usage: lifecycles memory|sqlite|big-start N");
         std::process::exit(2);
     };
     match store.as_str() {
         "memory" => lifecycles(&World::new(MemoryStore::new()), n),
+        "big-start" => big_starts(&World::new(MemoryStore::new()), n),
         "sqlite" => {
             let dir = tempfile::tempdir().unwrap();
             let options = SqliteOptions {
@@ -54,7 +74,7 @@ fn main() {
             lifecycles(&World::new(store), n);
         }
         other => {
-            eprintln!("unknown store {other}: memory or sqlite");
+            eprintln!("unknown workload {other}: memory, sqlite or big-start");
             std::process::exit(2);
         }
     }

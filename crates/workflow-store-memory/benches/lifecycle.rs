@@ -5,6 +5,10 @@
 //! is what limits the engine. Prints the ratios (baseline time / engine time: 1.0 means the
 //! engine is as fast as the raw writes).
 //!
+//! Also: Start of a run with 200 references (the most a run may name, `MAX_INPUT_SCOPE`) and a
+//! definition with 20 common files, each a document with an active version: the snapshot
+//! building Start does (goal ≤ 200 µs on memory).
+//!
 //! `cargo bench -p workflow-store-memory --bench lifecycle`   (BENCH_ROUNDS, default 200)
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -128,6 +132,34 @@ fn main() {
             raw.lifecycle(n)
         })
     });
+    let (big, scope) = world.big_scope("big-scope");
+    c.bench_function(
+        "memory: start with 200 references and 20 common files",
+        |b| {
+            b.iter_batched(
+                || {
+                    let cmd = CreateRun {
+                        input_scope: scope.clone(),
+                        ..CreateRun::default()
+                    };
+                    world.engine.create_run(&world.owner, big.id, cmd).unwrap()
+                },
+                |draft| {
+                    let run = world
+                        .engine
+                        .start_run(&world.owner, draft.id, StartRun::default())
+                        .unwrap();
+                    let snapshot = run.snapshot.as_ref().unwrap();
+                    assert_eq!(
+                        snapshot.inputs.len(),
+                        220,
+                        "200 references and 20 common files"
+                    );
+                },
+                criterion::BatchSize::SmallInput,
+            )
+        },
+    );
     c.final_summary();
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--list" || a == "--test") {

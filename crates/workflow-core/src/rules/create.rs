@@ -38,6 +38,7 @@ pub fn validate_scope(ctx: &Ctx<'_>, scope: &[Resolved]) -> Result<Vec<PathPartI
         ));
     }
     let mut out: Vec<PathPartId> = Vec::with_capacity(scope.len());
+    let mut seen = std::collections::HashSet::with_capacity(scope.len());
     for r in scope {
         let Some(part) = &r.part else {
             return Err(Error::not_found("path part", r.id));
@@ -54,7 +55,7 @@ pub fn validate_scope(ctx: &Ctx<'_>, scope: &[Resolved]) -> Result<Vec<PathPartI
                 r.id
             )));
         }
-        if !out.contains(&r.id) {
+        if seen.insert(r.id) {
             out.push(r.id);
         }
     }
