@@ -126,3 +126,24 @@ pub fn sequence() -> impl Strategy<Value = Vec<(Op, ActorKind)>> {
         all
     })
 }
+
+/// Runs `test` on `cases` step lists drawn from [`sequence`], on a runner of its own, and panics
+/// with the (shrunk) failing case. Not the `proptest!` macro: that one lets `PROPTEST_CASES`
+/// override an explicit case count (`scripts/test.sh` sets it to 2000 for the cheap in-memory
+/// properties), and a store that needs a fresh database per case keeps its own count
+/// (`PG_CASES`, `SQLITE_CASES`).
+pub fn for_sequences(cases: u32, test: impl Fn(&[(Op, ActorKind)]) -> Result<(), String>) {
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    assert!(cases > 0, "0 cases would test nothing");
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&sequence(), |steps| {
+        test(&steps).map_err(TestCaseError::fail)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
