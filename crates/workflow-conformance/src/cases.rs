@@ -2,34 +2,10 @@
 //! [`workflow_core::Store`] (numbers in the docs refer to its "Correctness requirements").
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::world::{Setup, World};
+use crate::world::{commit_of, Setup, World};
 use std::sync::Arc;
 use workflow_core::uuid::Uuid;
 use workflow_core::*;
-
-fn commit_of(run: &Run, expected: u64, write: RunWrite) -> Commit {
-    Commit {
-        tenant_id: run.tenant_id,
-        run_id: run.id,
-        expected_version: expected,
-        write,
-        history: HistoryRecord {
-            run_id: run.id,
-            tenant_id: run.tenant_id,
-            seq: expected + 1,
-            from: Some(run.execution_state),
-            to: Some(run.execution_state),
-            event: Event::Updated,
-            actor: ActorStamp::SYSTEM,
-            at: run.updated_at,
-            attempt: run.attempt,
-            reason: None,
-        },
-        outbox: vec![],
-        catalog: vec![],
-        keys_unchanged: false,
-    }
-}
 
 fn bumped(run: &Run) -> Run {
     let mut r = run.clone();

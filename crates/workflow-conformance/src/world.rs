@@ -519,6 +519,29 @@ impl<S: Store> World<S> {
         (def, scope)
     }
 
+    /// One whole lifecycle of a fresh run of [`World::def_plain`] by the triggerer: create,
+    /// start, callback COMPLETED (the benches' unit of work). Returns the completed run.
+    #[allow(clippy::unwrap_used)]
+    pub fn lifecycle(&self) -> Run {
+        let e = &self.engine;
+        let run = e
+            .create_run(&self.triggerer, self.def_plain.id, CreateRun::default())
+            .unwrap();
+        let run = e
+            .start_run(&self.triggerer, run.id, StartRun::default())
+            .unwrap();
+        let cb = Callback {
+            status: CallbackStatus::Completed,
+            error: None,
+            attempt: Some(run.attempt),
+        };
+        let done = e
+            .callback(&self.triggerer.clone().assumed(), run.id, cb)
+            .unwrap();
+        assert_eq!(done.outcome, CallbackOutcome::Updated);
+        done.run
+    }
+
     /// A fresh IN_PROGRESS run (attempt 1).
     #[allow(clippy::unwrap_used)]
     pub fn running(&self) -> Run {
@@ -632,5 +655,32 @@ impl<S: Store> World<S> {
                 assert_eq!(r.from, None);
             }
         }
+    }
+}
+
+/// A commit of `write` on `run` decided at version `expected`: an `Updated` history record by
+/// the system at the run's `updated_at`, no outbox or catalog writes, every pre-check on
+/// (`keys_unchanged: false`). For tests that drive `Store::commit` directly.
+pub fn commit_of(run: &Run, expected: u64, write: RunWrite) -> Commit {
+    Commit {
+        tenant_id: run.tenant_id,
+        run_id: run.id,
+        expected_version: expected,
+        write,
+        history: HistoryRecord {
+            run_id: run.id,
+            tenant_id: run.tenant_id,
+            seq: expected + 1,
+            from: Some(run.execution_state),
+            to: Some(run.execution_state),
+            event: Event::Updated,
+            actor: ActorStamp::SYSTEM,
+            at: run.updated_at,
+            attempt: run.attempt,
+            reason: None,
+        },
+        outbox: vec![],
+        catalog: vec![],
+        keys_unchanged: false,
     }
 }

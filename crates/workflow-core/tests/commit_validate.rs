@@ -3,7 +3,7 @@
 //! UPDATE-4: a rename is never "unchanged", so its name is always checked.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use workflow_conformance::world::World;
+use workflow_conformance::world::{commit_of, World};
 use workflow_core::*;
 use workflow_store_memory::MemoryStore;
 
@@ -42,25 +42,8 @@ impl CommitProbe for Facts {
 
 fn update(run: &Run, next: Run, keys_unchanged: bool) -> Commit {
     Commit {
-        tenant_id: run.tenant_id,
-        run_id: run.id,
-        expected_version: run.version,
-        history: HistoryRecord {
-            run_id: run.id,
-            tenant_id: run.tenant_id,
-            seq: run.version + 1,
-            from: Some(run.execution_state),
-            to: Some(next.execution_state),
-            event: Event::Updated,
-            actor: ActorStamp::SYSTEM,
-            at: run.updated_at,
-            attempt: run.attempt,
-            reason: None,
-        },
-        write: RunWrite::Put(Box::new(next)),
-        outbox: vec![],
-        catalog: vec![],
         keys_unchanged,
+        ..commit_of(run, run.version, RunWrite::Put(Box::new(next)))
     }
 }
 

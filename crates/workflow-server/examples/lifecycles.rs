@@ -16,23 +16,8 @@ use workflow_store_memory::MemoryStore;
 use workflow_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 
 fn lifecycles<S: Store>(w: &World<S>, n: u64) {
-    let e = &w.engine;
     for _ in 0..n {
-        let run = e
-            .create_run(&w.triggerer, w.def_plain.id, CreateRun::default())
-            .unwrap();
-        let run = e
-            .start_run(&w.triggerer, run.id, StartRun::default())
-            .unwrap();
-        let cb = Callback {
-            status: CallbackStatus::Completed,
-            error: None,
-            attempt: Some(run.attempt),
-        };
-        let done = e
-            .callback(&w.triggerer.clone().assumed(), run.id, cb)
-            .unwrap();
-        assert_eq!(done.outcome, CallbackOutcome::Updated);
+        w.lifecycle();
     }
 }
 

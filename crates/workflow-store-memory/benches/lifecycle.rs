@@ -21,25 +21,6 @@ use workflow_core::uuid::Uuid;
 use workflow_core::*;
 use workflow_store_memory::MemoryStore;
 
-fn engine_lifecycle(w: &World<MemoryStore>) {
-    let e = &w.engine;
-    let run = e
-        .create_run(&w.triggerer, w.def_plain.id, CreateRun::default())
-        .unwrap();
-    let run = e
-        .start_run(&w.triggerer, run.id, StartRun::default())
-        .unwrap();
-    let cb = Callback {
-        status: CallbackStatus::Completed,
-        error: None,
-        attempt: Some(run.attempt),
-    };
-    let done = e
-        .callback(&w.triggerer.clone().assumed(), run.id, cb)
-        .unwrap();
-    assert_eq!(done.outcome, CallbackOutcome::Updated);
-}
-
 /// The minimal row of a run and its history, as the raw side keeps them.
 struct RawRun {
     name: String,
@@ -122,9 +103,7 @@ fn main() {
         .sample_size(20)
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
-    c.bench_function("memory lifecycle: engine", |b| {
-        b.iter(|| engine_lifecycle(&world))
-    });
+    c.bench_function("memory lifecycle: engine", |b| b.iter(|| world.lifecycle()));
     let mut n = 0;
     c.bench_function("memory lifecycle: raw HashMap + Mutex", |b| {
         b.iter(|| {
@@ -172,7 +151,7 @@ fn main() {
     for round in 0..=rounds {
         let t = Instant::now();
         for _ in 0..BATCH {
-            engine_lifecycle(&world);
+            world.lifecycle();
         }
         let te = t.elapsed();
         let t = Instant::now();
@@ -194,7 +173,7 @@ fn main() {
         r.as_secs_f64() / e.as_secs_f64()
     );
     // 1 and 2 threads, each for 2 s: does the one lock cap the engine?
-    let engine = |_: u64| engine_lifecycle(&world);
+    let engine = |_: u64| drop(world.lifecycle());
     let rawf = |n: u64| raw.lifecycle(n);
     let (e1, e2) = (throughput(1, 2.0, &engine), throughput(2, 2.0, &engine));
     let (r1, r2) = (throughput(1, 2.0, &rawf), throughput(2, 2.0, &rawf));

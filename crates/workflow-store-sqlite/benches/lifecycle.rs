@@ -13,7 +13,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use workflow_conformance::world::World;
 use workflow_core::uuid::Uuid;
-use workflow_core::*;
 use workflow_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 
 fn options(durability: Durability) -> SqliteOptions {
@@ -36,23 +35,7 @@ impl EngineSide {
     }
 
     fn lifecycle(&self) {
-        let w = &self.world;
-        let e = &w.engine;
-        let run = e
-            .create_run(&w.triggerer, w.def_plain.id, CreateRun::default())
-            .unwrap();
-        let run = e
-            .start_run(&w.triggerer, run.id, StartRun::default())
-            .unwrap();
-        let cb = Callback {
-            status: CallbackStatus::Completed,
-            error: None,
-            attempt: Some(run.attempt),
-        };
-        let done = e
-            .callback(&w.triggerer.clone().assumed(), run.id, cb)
-            .unwrap();
-        assert_eq!(done.outcome, CallbackOutcome::Updated);
+        self.world.lifecycle();
     }
 }
 

@@ -17,7 +17,7 @@ mod common;
 use common::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use workflow_conformance::world::World;
+use workflow_conformance::world::{commit_of, World};
 use workflow_core::*;
 use workflow_store_sqlite::{Durability, SqliteOptions, SqliteStore};
 
@@ -84,27 +84,7 @@ fn rename(run: &Run, expected: u64, name: &str) -> Commit {
     let mut next = run.clone();
     next.version = expected + 1;
     next.name = name.into();
-    Commit {
-        tenant_id: run.tenant_id,
-        run_id: run.id,
-        expected_version: expected,
-        history: HistoryRecord {
-            run_id: run.id,
-            tenant_id: run.tenant_id,
-            seq: expected + 1,
-            from: Some(run.execution_state),
-            to: Some(run.execution_state),
-            event: Event::Updated,
-            actor: ActorStamp::SYSTEM,
-            at: run.updated_at,
-            attempt: run.attempt,
-            reason: None,
-        },
-        write: RunWrite::Put(Box::new(next)),
-        outbox: vec![],
-        catalog: vec![],
-        keys_unchanged: false,
-    }
+    commit_of(run, expected, RunWrite::Put(Box::new(next)))
 }
 
 fn stored(f: &Fixture, run: &Run) -> (Run, usize) {
@@ -333,22 +313,9 @@ fn group_commit_engine_load_from_16_threads_keeps_every_invariant() {
             std::thread::spawn(move || {
                 let w = &world;
                 for _ in 0..8 {
-                    let run = w.draft();
-                    let run = w
-                        .engine
-                        .start_run(&w.triggerer, run.id, StartRun::default())
-                        .unwrap();
-                    let cb = Callback {
-                        status: CallbackStatus::Completed,
-                        error: None,
-                        attempt: Some(run.attempt),
-                    };
-                    let done = w
-                        .engine
-                        .callback(&w.triggerer.clone().assumed(), run.id, cb)
-                        .unwrap();
-                    assert_eq!(done.run.execution_state, ExecutionState::Completed);
-                    assert_eq!(w.history(run.id).len(), 3);
+                    let done = w.lifecycle();
+                    assert_eq!(done.execution_state, ExecutionState::Completed);
+                    assert_eq!(w.history(done.id).len(), 3);
                 }
             })
         })
